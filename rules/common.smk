@@ -1,0 +1,75 @@
+# Shared helpers: the validated experiment and the input/param functions of every rule.
+# The config is checked against its schema and every registry here, when the DAG is built.
+
+import re
+import sys
+
+from ineqbench.config import ConfigError, load_experiment
+
+try:
+    EXP = load_experiment(config)
+except ConfigError as error:
+    sys.exit(f"ineqbench: invalid configuration: {error}")
+
+DATASETS = list(EXP.datasets)
+METHODS = list(EXP.methods)
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    model="[A-Za-z0-9][A-Za-z0-9_.+-]*",
+    method="|".join(METHODS),
+
+
+def model_ids(dataset):
+    return EXP.model_ids(dataset)
+
+
+def trained_model_regex():
+    ids = [m.id for m in EXP.models.values() if m.source == "train"]
+    return "|".join(re.escape(i) for i in ids) or "^$"
+
+
+# ---- per-model params: only this model's settings, so adding a model reruns nothing else ----
+def model_spec(wildcards):
+    return EXP.models[wildcards.model].as_dict()
+
+
+def model_recipe(wildcards):
+    return EXP.recipes[EXP.models[wildcards.model].recipe].as_dict()
+
+
+def dataset_settings(wildcards):
+    return EXP.datasets[wildcards.dataset].as_dict()
+
+
+def method_settings(wildcards):
+    return EXP.methods[wildcards.method].as_dict()
+
+
+# ---- aggregation inputs: one path per model of the data set, in the order of dataset_models ----
+def dataset_models(wildcards):
+    return model_ids(wildcards.dataset)
+
+
+def _per_model(pattern):
+    def paths(wildcards):
+        return [pattern.format(dataset=wildcards.dataset, model=m, method=getattr(wildcards, "method", ""))
+                for m in model_ids(wildcards.dataset)]
+    return paths
+
+
+predictions_of_dataset = _per_model("results/{dataset}/predictions/{model}.parquet")
+cards_of_dataset = _per_model("results/{dataset}/models/{model}.json")
+scores_of_method = _per_model("results/{dataset}/inequality/{model}/{method}.parquet")
+attributions_of_method = _per_model("results/{dataset}/attributions/{model}/{method}.npz")
+
+
+def all_targets(wildcards):
+    targets = []
+    for dataset in DATASETS:
+        targets.append(f"results/{dataset}/tables/models.md")
+        for method in METHODS:
+            targets += [f"results/{dataset}/tables/gini_{method}.md",
+                        f"results/{dataset}/figures/attribution_maps_{method}.png"]
+    return targets

@@ -1,0 +1,40 @@
+rule train_model:
+    input:
+        train="results/{dataset}/data/train.npz",
+        test="results/{dataset}/data/test.npz",
+        info="results/{dataset}/data/dataset.json",
+    output:
+        weights="results/{dataset}/models/{model}.safetensors",
+        card="results/{dataset}/models/{model}.json",
+    log:
+        "results/{dataset}/logs/train_model/{model}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/train_model/{model}.tsv"
+    params:
+        spec=model_spec,
+        recipe=model_recipe,
+        settings=dataset_settings,
+    wildcard_constraints:
+        model=trained_model_regex(),
+    threads: 1
+    resources:
+        gpu=1,
+    script:
+        "../workflow_scripts/train_model.py"
+
+
+rule predict:
+    input:
+        weights="results/{dataset}/models/{model}.safetensors",
+        card="results/{dataset}/models/{model}.json",
+        test="results/{dataset}/data/test.npz",
+        pool="results/{dataset}/data/pool.parquet",
+    output:
+        "results/{dataset}/predictions/{model}.parquet",
+    log:
+        "results/{dataset}/logs/predict/{model}.log",
+    threads: 1
+    resources:
+        gpu=1,
+    script:
+        "../workflow_scripts/predict.py"

@@ -1,0 +1,1 @@
+"""Attribution maps through captum: method registry, batched computation, NPZ cache."""

@@ -1,0 +1,36 @@
+"""Data set builders, by name. Each builds an `ImageDataset` with no download (embedded data) or
+from local files (later: CIFAR-10, ImageNet)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ineqbench.data import digits, synthetic_shapes
+from ineqbench.data.base import ImageDataset, ImageSplit
+from ineqbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class DatasetBuilder:
+    build: Callable[..., ImageDataset]
+    image_size: Callable[[dict], int]  # from the options alone, so the config can be checked early
+    has_masks: bool
+    description: str
+
+
+DATASETS: Registry[DatasetBuilder] = Registry("dataset builder")
+DATASETS.add("synthetic_shapes", DatasetBuilder(
+    build=synthetic_shapes.build,
+    image_size=lambda options: int(options.get("image_size", 32)),
+    has_masks=True,
+    description="10 shape classes, random colour/scale/rotation/position, textured cluttered background, object masks",
+))
+DATASETS.add("digits", DatasetBuilder(
+    build=digits.build,
+    image_size=lambda options: int(options.get("image_size", 32)),
+    has_masks=True,
+    description="scikit-learn's bundled 8x8 digits, resized (bilinear) to 32x32 grey RGB; mask = ink",
+))
+
+__all__ = ["DATASETS", "DatasetBuilder", "ImageDataset", "ImageSplit"]

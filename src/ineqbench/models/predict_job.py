@@ -1,0 +1,40 @@
+"""The `predict` stage: one model's predictions on the candidate pool, one row per pool image.
+
+Columns: pool_index, test_index, label, prediction, correct, logit_label, margin (top-1 minus top-2
+logit; a small margin flags images whose decision is fragile to round-off).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ineqbench.data.prepare import load_pool_images
+from ineqbench.device import select_device
+from ineqbench.io import write_parquet
+from ineqbench.models.checkpoint import load_model
+from ineqbench.provenance import provenance
+
+
+@torch.no_grad()
+def logits_of(model, images: np.ndarray, device: torch.device, batch_size: int = 500) -> np.ndarray:
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)
+        out.append(model(x).float().cpu().numpy())
+    return np.concatenate(out)
+
+
+def predict_job(*, weights_path: str, card_path: str, test_path: str, pool_path: str, out_path: str,
+                threads: int = 1) -> None:
+    device = select_device(threads)
+    model = load_model(weights_path, card_path, device)
+    pool, images = load_pool_images(test_path, pool_path)
+    logits = logits_of(model, images.images, device)
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    frame = pool.copy()
+    frame["prediction"] = logits.argmax(1)
+    frame["correct"] = frame["prediction"].to_numpy() == images.labels
+    frame["logit_label"] = logits[np.arange(len(logits)), images.labels]
+    frame["margin"] = top2[:, 1] - top2[:, 0]
+    write_parquet(out_path, frame, provenance({"model": card_path}, inputs=[weights_path]))

@@ -1,0 +1,88 @@
+"""The model spec: one schema for a model entry, shared by every source of models.
+
+A spec names a trained or fetched classifier completely: a wildcard-safe id, the timm architecture
+(plus keyword arguments for timm.create_model), where the weights come from, the threat model it was
+trained against (norm and ε, in pixel units), the seed and the training recipe. Every later source
+(checkpoint download, RobustBench, timm hub) fills in the same fields.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # no '/', safe as a Snakemake wildcard
+
+
+def parse_epsilon(value: float | int | str) -> float:
+    """ε in pixel units from a number or a fraction string such as "8/255" or "0.5/255"."""
+    if isinstance(value, (int, float)):
+        eps = float(value)
+    else:
+        text = str(value).strip()
+        try:
+            if "/" in text:
+                num, den = text.split("/")
+                eps = float(num) / float(den)
+            else:
+                eps = float(text)
+        except ValueError:
+            raise ValueError(f"epsilon {value!r} is not a number or a fraction like '8/255'") from None
+    if not 0 <= eps <= 1:
+        raise ValueError(f"epsilon {value!r} = {eps} is outside [0, 1]; pixels are in [0, 1], so write 8/255, not 8")
+    return eps
+
+
+def epsilon_label(eps: float) -> str:
+    """8/255 for 0.031372..., else a short decimal: how tables name an ε."""
+    frac = Fraction(eps * 255).limit_denominator(4)
+    if abs(float(frac) - eps * 255) < 1e-6:
+        num = f"{float(frac):g}"
+        return "0" if eps == 0 else f"{num}/255"
+    return f"{eps:.4g}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    dataset: str
+    arch: str  # a timm model name
+    source: str = "train"  # a name in ineqbench.models.sources.SOURCES
+    norm: str = "linf"  # threat model of training: linf | l2 (ignored when epsilon == 0)
+    epsilon: float = 0.0  # pixel units
+    seed: int = 0
+    recipe: str = "default"  # a key of the config's `recipes`
+    arch_kwargs: dict = field(default_factory=dict)  # extra timm.create_model keyword arguments
+    source_options: dict = field(default_factory=dict)  # e.g. a URL or a file path, per source
+
+    def __post_init__(self) -> None:
+        if not ID_PATTERN.match(self.id):
+            raise ValueError(
+                f"model id {self.id!r} is not wildcard-safe: use letters, digits and _ . + - (no '/' or spaces)"
+            )
+
+    @property
+    def is_standard(self) -> bool:
+        return self.epsilon == 0
+
+    @property
+    def epsilon_label(self) -> str:
+        return epsilon_label(self.epsilon)
+
+    @property
+    def training_label(self) -> str:
+        return "standard" if self.is_standard else f"{self.norm} {self.epsilon_label}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_model_id(arch: str, norm: str, epsilon: float, seed: int) -> str:
+    """`test_resnet-std-s0`, `test_resnet-linf8-s0`, `resnet50-l2eps3-s0`: ids a grid expands to."""
+    if epsilon == 0:
+        threat = "std"
+    else:
+        value = epsilon * 255 if norm == "linf" else epsilon
+        threat = f"{norm}{value:g}" if norm == "linf" else f"{norm}eps{value:g}"
+    return f"{arch}-{threat}-s{seed}"

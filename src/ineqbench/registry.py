@@ -1,0 +1,67 @@
+"""A small name -> object registry with clear errors, used for every pluggable part of the suite.
+
+Datasets, model sources, training recipes, attribution methods, inequality transforms and (later)
+attacks all register here, so the config validator can check every name before any work starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class UnknownNameError(KeyError):
+    """Raised for a name that is not registered; the message lists the valid choices."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0])
+
+
+class Registry(Generic[T]):
+    """Maps names to objects. `register(name)` is a decorator; names are unique."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def decorator(obj: T) -> T:
+            self.add(name, obj)
+            return obj
+
+        return decorator
+
+    def add(self, name: str, obj: T) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = obj
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        hint = difflib.get_close_matches(str(name), self._entries, n=1)
+        did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
+        return (
+            f"unknown {self.kind} {name!r}.{did_you_mean} "
+            f"Valid choices: {', '.join(sorted(self._entries))}"
+        )
+
+    def names(self, pattern: str = "*") -> list[str]:
+        return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,1 @@
+"""Aggregation across models: image selection, paper-style tables, figures."""
