@@ -113,7 +113,7 @@ def _expand_grid(rows: list[dict]) -> list[dict]:
     for row in rows:
         for eps in row["epsilons"]:
             for seed in row["seeds"]:
-                value = parse_epsilon(eps)
+                value = parse_epsilon(eps, row["norm"])
                 entries.append({
                     "id": default_model_id(row["arch"], row["norm"], value, seed),
                     "dataset": row["dataset"], "arch": row["arch"], "source": row["source"],
@@ -179,7 +179,7 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
 
         _check(entry["norm"], THREAT_NORMS, f"{where} norm")
         try:
-            spec = ModelSpec(**{**entry, "epsilon": parse_epsilon(entry["epsilon"])})
+            spec = ModelSpec(**{**entry, "epsilon": parse_epsilon(entry["epsilon"], entry["norm"])})
         except ValueError as err:
             raise ConfigError(f"{where}: {err}") from None
         if spec.id in models:

@@ -15,6 +15,8 @@ def job_logging(log_path: str | None) -> Iterator[None]:
         yield
         return
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     with open(log_path, "w", buffering=1) as stream, contextlib.redirect_stderr(stream):
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -22,7 +24,8 @@ def job_logging(log_path: str | None) -> Iterator[None]:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         try:
-            yield
+            with logging_redirect_tqdm():  # log lines go through tqdm.write, so bars and lines don't mix
+                yield
         except BaseException:
             logging.getLogger("ineqbench").exception("job failed")
             raise

@@ -27,11 +27,14 @@ def compute_attributions(model, images: np.ndarray, labels: np.ndarray, method: 
     """Attributions (N, C, H, W) float32 for the true labels, and the convergence delta (NaN if none).
 
     Stochastic methods are seeded per batch from (seed, batch start), so a map is reproducible for
-    a given seed and batch size (both recorded in the cache)."""
+    a given seed and batch size (both recorded in the cache). numpy is seeded too: captum's
+    GradientShap draws its path positions from numpy's global generator."""
     kind = METHOD_KINDS.get(method.kind)
     maps, deltas = [], []
     for start in tqdm(range(0, len(labels), batch_size), desc=method.id, mininterval=10):
-        torch.manual_seed(seed * 1_000_003 + start)
+        batch_seed = (seed * 1_000_003 + start) % 2**32
+        torch.manual_seed(batch_seed)
+        np.random.seed(batch_seed)
         x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)
         y = torch.from_numpy(labels[start : start + batch_size]).to(device)
         attr, delta = kind.compute(model, x, y, method.params, max(internal_batch_size, len(y)))

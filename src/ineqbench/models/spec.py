@@ -15,8 +15,10 @@ from fractions import Fraction
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # no '/', safe as a Snakemake wildcard
 
 
-def parse_epsilon(value: float | int | str) -> float:
-    """ε in pixel units from a number or a fraction string such as "8/255" or "0.5/255"."""
+def parse_epsilon(value: float | int | str, norm: str = "linf") -> float:
+    """ε in pixel units from a number or a fraction string such as "8/255" or "0.5/255".
+
+    An l∞ radius lies in [0, 1] (pixels are in [0, 1]); an l2 radius may exceed 1 (e.g. 3.0 on ImageNet)."""
     if isinstance(value, (int, float)):
         eps = float(value)
     else:
@@ -27,15 +29,19 @@ def parse_epsilon(value: float | int | str) -> float:
                 eps = float(num) / float(den)
             else:
                 eps = float(text)
-        except ValueError:
+        except (ValueError, ZeroDivisionError):
             raise ValueError(f"epsilon {value!r} is not a number or a fraction like '8/255'") from None
-    if not 0 <= eps <= 1:
+    if eps < 0:
+        raise ValueError(f"epsilon {value!r} is negative")
+    if norm == "linf" and eps > 1:
         raise ValueError(f"epsilon {value!r} = {eps} is outside [0, 1]; pixels are in [0, 1], so write 8/255, not 8")
     return eps
 
 
-def epsilon_label(eps: float) -> str:
-    """8/255 for 0.031372..., else a short decimal: how tables name an ε."""
+def epsilon_label(eps: float, norm: str = "linf") -> str:
+    """8/255 for an l∞ 0.031372..., else a short decimal (always for l2): how tables name an ε."""
+    if norm != "linf":
+        return f"{eps:g}"
     frac = Fraction(eps * 255).limit_denominator(4)
     if abs(float(frac) - eps * 255) < 1e-6:
         num = f"{float(frac):g}"
@@ -68,7 +74,7 @@ class ModelSpec:
 
     @property
     def epsilon_label(self) -> str:
-        return epsilon_label(self.epsilon)
+        return epsilon_label(self.epsilon, self.norm)
 
     @property
     def training_label(self) -> str:

@@ -58,7 +58,7 @@ def summarise(scores: pd.DataFrame, specs: dict[str, ModelSpec], *, value_column
             rows.append({
                 "transform": transform, "scope": scope, "arch": arch, "training": label,
                 "norm": "none" if spec.is_standard else spec.norm, "epsilon": spec.epsilon,
-                "epsilon_label": epsilon_label(spec.epsilon), "n_seeds": len(groups),
+                "epsilon_label": spec.epsilon_label, "n_seeds": len(groups),
                 "n_images": int(len(values) / len(groups)), "n_zero_mass": int(part["zero_mass"].sum()) if "zero_mass" in part else 0,
                 "mean": float(values.mean()), "std": float(values.std(ddof=0)), "ci_low": lo, "ci_high": hi,
                 "models": ",".join(sorted(part["model"].unique())), "_order": training_key(spec),
@@ -117,7 +117,7 @@ def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
     warnings = []
     for model_id, card in cards.items():
         spec = ModelSpec(**card["spec"])
-        if spec.is_standard:
+        if spec.is_standard or spec.norm != "linf":  # the cards record l∞ PGD accuracy only
             continue
         label = epsilon_label(spec.epsilon)
         standards = [c for c in cards.values() if c["spec"]["arch"] == spec.arch and c["spec"]["epsilon"] == 0

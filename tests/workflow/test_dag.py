@@ -1,0 +1,59 @@
+"""Fast workflow checks: the default DAG builds, lint is clean, a bad config fails before any job."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from tests.conftest import make_workdir, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    block = dry_run_output.split("Job stats:")[1]
+    counts = {}
+    for line in block.splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
+    out = run_snakemake(make_workdir(tmp_path, default_config), "-n", "--cores", "1").stdout
+    counts = job_counts(out)
+    n_models = 6
+    n_methods = len(default_config["attribution"]["methods"])
+    assert counts["prepare_dataset"] == 1
+    assert counts["train_model"] == n_models
+    assert counts["predict"] == n_models
+    assert counts["attribute"] == n_models * n_methods
+    assert counts["score_inequality"] == n_models * n_methods
+    assert counts["aggregate_gini"] == n_methods
+    assert counts["plot_attribution_maps"] == n_methods
+
+
+def test_lint_reports_only_software_deployment_notices(tmp_path, default_config):
+    result = run_snakemake(make_workdir(tmp_path, default_config), "--lint", check=False)
+    notices = re.findall(r"^\s+\* (.+)$", result.stdout + result.stderr, flags=re.M)
+    assert notices, "expected the conda/container notices (no software deployment here)"
+    assert set(notices) == {"Specify a conda environment or container for each rule.:"}
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (lambda c: c["attribution"].update(methods=["ig", "integrated_grads"]), "integrated_grads"),
+    (lambda c: c["model_grid"][0].update(arch="test_resnett"), "test_resnett"),
+    (lambda c: c["datasets"]["synthetic_shapes"].update(builder="synthetic_shape"), "Did you mean 'synthetic_shapes'"),
+])
+def test_invalid_config_fails_before_any_job(tmp_path, default_config, mutate, expected):
+    config = copy.deepcopy(default_config)
+    mutate(config)
+    result = run_snakemake(make_workdir(tmp_path, config), "-n", "--cores", "1", check=False)
+    assert result.returncode != 0
+    assert expected in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
