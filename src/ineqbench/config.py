@@ -19,7 +19,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ineqbench.attribution.methods import METHOD_KINDS, MethodSpec, resolve_methods
+from ineqbench.attacks.pgd import THREAT_NORMS
+from ineqbench.attribution.methods import MethodSpec, resolve_methods
 from ineqbench.data import DATASETS
 from ineqbench.inequality.transforms import TRANSFORMS
 from ineqbench.models.sources import SOURCES
@@ -175,8 +176,6 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
             _check_arch(entry["arch"], where)
         if entry["recipe"] not in recipes:
             raise ConfigError(f"{where}: unknown recipe {entry['recipe']!r}; valid: {sorted(recipes)}")
-        from ineqbench.attacks.pgd import THREAT_NORMS
-
         _check(entry["norm"], THREAT_NORMS, f"{where} norm")
         try:
             spec = ModelSpec(**{**entry, "epsilon": parse_epsilon(entry["epsilon"], entry["norm"])})
@@ -204,4 +203,4 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     )
 
 
-__all__ = ["ConfigError", "Experiment", "DatasetConfig", "load_experiment", "stable_hash", "METHOD_KINDS"]
+__all__ = ["ConfigError", "Experiment", "DatasetConfig", "load_experiment", "stable_hash"]

@@ -21,25 +21,25 @@ def test_default_config_expands_the_grid(config):
                    "test_efficientnet-std-s0", "test_efficientnet-linf2-s0", "test_efficientnet-linf4-s0"]
     assert exp.models["test_resnet-linf4-s0"].epsilon == pytest.approx(4 / 255)
     assert exp.methods["ig"].params["n_steps"] == 20
-    assert exp.datasets["synthetic_shapes"].eval_epsilons == pytest.approx((2 / 255, 4 / 255, 8 / 255))
+    assert exp.datasets["synthetic_shapes"].eval_epsilons == pytest.approx((2 / 255, 4 / 255))
 
 
 @pytest.mark.parametrize(("mutate", "fragments"), [
     (lambda c: c["datasets"]["synthetic_shapes"].update(builder="cifar11"), ["cifar11", "synthetic_shapes", "digits"]),
     (lambda c: c["attribution"].update(methods=["ig", "smoothgrad_q"]), ["smoothgrad_q", "smoothgrad_sq_ig"]),
-    (lambda c: c["model_grid"][0].update(recipe="fast"), ["fast", "tiny_resnet"]),
+    (lambda c: c["model_grid"][0].update(recipe="fast"), ["fast", "resnet_std"]),
     (lambda c: c["model_grid"][0].update(arch="test_resnet50x"), ["test_resnet50x", "timm"]),
     (lambda c: c["model_grid"][0].update(epsilons=[0, "8"]), ["'8'", "8/255"]),
     (lambda c: c["model_grid"][0].update(norm="l3"), ["l3", "linf", "l2"]),
     (lambda c: c["datasets"]["synthetic_shapes"].update(region_size=5), ["region_size 5", "32"]),
     (lambda c: c["datasets"]["synthetic_shapes"].update(n_images=5000), ["n_images 5000", "pool_size"]),
     (lambda c: c["inequality"].update(transforms=["square"]), ["square", "abs", "relu"]),
-    (lambda c: c["recipes"]["tiny_resnet"].update(epoch=3), ["epoch", "epochs"]),
-    (lambda c: c["recipes"]["tiny_resnet"].update(optimizer="lion"), ["lion", "adamw", "sgd"]),
+    (lambda c: c["recipes"]["resnet_std"].update(epoch=3), ["epoch", "epochs"]),
+    (lambda c: c["recipes"]["resnet_std"].update(optimizer="lion"), ["lion", "adamw", "sgd"]),
     (lambda c: c.update(extra_key=1), ["extra_key"]),
     (lambda c: c["models"].append({"id": "a/b", "dataset": "synthetic_shapes", "arch": "test_resnet"}), ["a/b"]),
     (lambda c: c["models"].append({"id": "test_resnet-std-s0", "dataset": "synthetic_shapes",
-                                   "arch": "test_resnet", "recipe": "tiny_resnet"}), ["duplicate", "test_resnet-std-s0"]),
+                                   "arch": "test_resnet", "recipe": "resnet_std"}), ["duplicate", "test_resnet-std-s0"]),
     (lambda c: c["attribution"].update(custom={"ig": {"kind": "integrated_gradients"}}), ["ig", "shadow"]),
     (lambda c: c["attribution"].update(custom={"ig50": {"kind": "integrated_gradients", "steps": 50}},
                                        methods=["ig", "ig50"]), ["steps", "n_steps"]),

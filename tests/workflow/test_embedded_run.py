@@ -78,7 +78,7 @@ def test_figures_and_report_exist(run_dir, default_config):
 
 def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, default_config):
     config = copy.deepcopy(default_config)
-    config["models"] = [{"id": "extra-resnet", "dataset": DATASET, "arch": "test_resnet", "recipe": "tiny_resnet",
+    config["models"] = [{"id": "extra-resnet", "dataset": DATASET, "arch": "test_resnet", "recipe": "resnet_std",
                          "seed": 1}]
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     try:

@@ -35,6 +35,7 @@ class TrainingRecipe:
     pgd_steps: int = 5
     pgd_step_ratio: float = 2.5  # step = ratio * ε / steps
     eps_warmup_epochs: int = 2
+    grad_clip_norm: float | None = None  # clip the global gradient norm (normaliser-free nets need it)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,6 +102,8 @@ def train_classifier(
             loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            if recipe.grad_clip_norm:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip_norm)
             optimiser.step()
             schedule.step()
             total_loss += loss.item() * len(y)

@@ -82,7 +82,8 @@ def attribution_figure_job(*, dataset: str, method: str, attribution_paths: dict
         all_maps, arrays, _ = load_attributions(attribution_paths[model])
         position = {p: i for i, p in enumerate(arrays["pool_index"])}
         maps[model] = all_maps[[position[p] for p in chosen]]
-        scores = pd.read_parquet(score_paths[model]).query("transform == transform.iloc[0]").set_index("pool_index")
+        scores = pd.read_parquet(score_paths[model])
+        scores = scores[scores["transform"] == scores["transform"].iloc[0]].set_index("pool_index")
         ginis[model] = scores.loc[chosen, "gini_global"].to_numpy()
     titles = {m: f"{specs[m].arch}\n{column_label(specs[m])}" for m in order}
     plot_attribution_maps(pool_images.images[chosen], maps, ginis, titles, figure_path,
