@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from ineqbench.config import load_experiment
 from tests.conftest import make_workdir, run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -27,7 +28,7 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
 def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     out = run_snakemake(make_workdir(tmp_path, default_config), "-n", "--cores", "1").stdout
     counts = job_counts(out)
-    n_models = 6
+    n_models = len(load_experiment(default_config).models)
     n_methods = len(default_config["attribution"]["methods"])
     assert counts["prepare_dataset"] == 1
     assert counts["train_model"] == n_models

@@ -11,7 +11,16 @@ An all-zero row has no defined Gini; it gets 0 (every value equal, like a consta
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+
+def _sort_rows(values: torch.Tensor) -> torch.Tensor:
+    """Ascending sort of each row, in the input dtype (casting to float64 afterwards keeps the order).
+    On the CPU numpy's SIMD sort is several times faster than torch.sort (benchmarks/bench_gini.py)."""
+    if values.device.type == "cpu":
+        return torch.from_numpy(np.sort(values.detach().numpy(), axis=1))
+    return values.sort(dim=1).values
 
 
 def gini(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -20,12 +29,12 @@ def gini(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError(f"gini expects a (batch, n) tensor, got shape {tuple(values.shape)}")
     if (values < 0).any():
         raise ValueError("gini expects non-negative values; apply a transform (abs or relu) first")
-    x = values.double().sort(dim=1).values
+    x = _sort_rows(values).double()
     n = x.shape[1]
     total = x.sum(dim=1)
     zero_mass = total <= 0
     rank = torch.arange(1, n + 1, dtype=torch.float64, device=x.device)
-    weighted = (x * rank).sum(dim=1)
+    weighted = x @ rank  # one BLAS matrix-vector product, no (B, n) temporary
     g = 2 * weighted / (n * total.clamp_min(torch.finfo(torch.float64).tiny)) - (n + 1) / n
     return torch.where(zero_mass, torch.zeros_like(g), g), zero_mass
 

@@ -61,8 +61,10 @@ def plot_attribution_maps(images: np.ndarray, maps: dict[str, np.ndarray], ginis
                 saliency = np.abs(maps[model][i]).sum(0)
                 shown = clip_3sigma(saliency) if clipped else saliency / max(saliency.max(), 1e-12)
                 axes[row, j].imshow(shown, cmap="inferno", vmin=0, vmax=1)
-                if row == 2 * i:
-                    axes[row, j].set_title(f"{titles[model]}\nGini {ginis[model][i]:.2f}", fontsize=7)
+                if row == 0:
+                    axes[row, j].set_title(titles[model], fontsize=7)
+                if not clipped:
+                    axes[row, j].text(1, 3, f"Gini {ginis[model][i]:.2f}", color="white", fontsize=6.5)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])

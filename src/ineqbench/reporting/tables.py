@@ -77,7 +77,9 @@ def _cell(row: pd.Series) -> str:
 def wide_table(summary: pd.DataFrame, transform: str) -> pd.DataFrame:
     """The paper's layout: rows (Inequality, Model), columns Std. trained, ε = ..."""
     part = summary[summary["transform"] == transform].copy()
-    order = list(dict.fromkeys(part["training"]))
+    # columns: standard first, then by norm and ε, over every architecture of the table
+    ranked = part.assign(_std=part["norm"] != "none").sort_values(["_std", "norm", "epsilon"])
+    order = list(dict.fromkeys(ranked["training"]))
     part["cell"] = part.apply(_cell, axis=1)
     part["Inequality"] = part["scope"].str.capitalize()
     wide = part.pivot_table(index=["Inequality", "arch"], columns="training", values="cell", aggfunc="first")
