@@ -18,7 +18,7 @@ def test_default_config_expands_the_grid(config):
     exp = load_experiment(config)
     ids = exp.model_ids("synthetic_shapes")
     assert ids == ["test_resnet-std-s0", "test_resnet-linf2-s0", "test_resnet-linf4-s0",
-                   "test_efficientnet-std-s0", "test_efficientnet-linf2-s0", "test_efficientnet-linf4-s0"]
+                   "test_efficientnet-std-s0", "test_efficientnet-linf4-s0"]
     assert exp.models["test_resnet-linf4-s0"].epsilon == pytest.approx(4 / 255)
     assert exp.methods["ig"].params["n_steps"] == 20
     assert exp.datasets["synthetic_shapes"].eval_epsilons == pytest.approx((2 / 255, 4 / 255))
