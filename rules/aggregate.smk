@@ -8,7 +8,7 @@ rule select_images:
         "results/{dataset}/logs/select_images.log",
     params:
         models=dataset_models,
-        settings=dataset_settings,
+        settings=dataset_selection_settings,
     script:
         "../workflow_scripts/select_images.py"
 

@@ -39,8 +39,19 @@ def model_recipe(wildcards):
     return EXP.recipes[EXP.models[wildcards.model].recipe].as_dict()
 
 
-def dataset_settings(wildcards):
-    return EXP.datasets[wildcards.dataset].as_dict()
+# Each rule gets only the data set settings it uses: Snakemake reruns a job when its params change,
+# so changing n_images must not retrain models, and changing eval settings must not rescore maps.
+def _dataset_fields(*names):
+    def settings(wildcards):
+        dataset = EXP.datasets[wildcards.dataset].as_dict()
+        return {name: dataset[name] for name in names}
+    return settings
+
+
+dataset_build_settings = _dataset_fields("builder", "options", "pool_size")
+dataset_eval_settings = _dataset_fields("eval_epsilons", "eval_pgd_steps", "eval_images")
+dataset_region_settings = _dataset_fields("region_size")
+dataset_selection_settings = _dataset_fields("n_images")
 
 
 def method_settings(wildcards):

@@ -7,7 +7,7 @@ rule prepare_dataset:
     log:
         "results/{dataset}/logs/prepare_dataset.log",
     params:
-        settings=dataset_settings,
+        settings=dataset_build_settings,
         seed=EXP.seed,
     script:
         "../workflow_scripts/prepare_dataset.py"

@@ -9,6 +9,6 @@ rule score_inequality:
         "results/{dataset}/logs/score_inequality/{model}/{method}.log",
     params:
         transforms=list(EXP.transforms),
-        settings=dataset_settings,
+        settings=dataset_region_settings,
     script:
         "../workflow_scripts/score_inequality.py"

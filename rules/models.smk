@@ -13,7 +13,7 @@ rule train_model:
     params:
         spec=model_spec,
         recipe=model_recipe,
-        settings=dataset_settings,
+        settings=dataset_eval_settings,
     wildcard_constraints:
         model=trained_model_regex(),
     threads: 1

@@ -98,3 +98,15 @@ def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, defau
     for line in out.splitlines():
         if line.strip().startswith("wildcards:") and "model=" in line:
             assert "model=extra-resnet" in line, line
+
+
+def test_changing_n_images_reruns_only_the_selection_and_aggregates(run_dir, default_config):
+    config = copy.deepcopy(default_config)
+    config["datasets"][DATASET]["n_images"] = 150
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        out = run_snakemake(run_dir, "-n", "--cores", "1").stdout
+    finally:
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(default_config, sort_keys=False))
+    counts = job_counts(out)
+    assert set(counts) == {"select_images", "aggregate_gini", "plot_attribution_maps", "all", "total"}, counts
