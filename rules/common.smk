@@ -5,6 +5,7 @@ import re
 import sys
 
 from ineqbench.config import ConfigError, load_experiment
+from ineqbench.models.sources import SOURCES
 
 try:
     EXP = load_experiment(config)
@@ -25,8 +26,10 @@ def model_ids(dataset):
     return EXP.model_ids(dataset)
 
 
-def trained_model_regex():
-    ids = [m.id for m in EXP.models.values() if m.source == "train"]
+def models_made_by(rule_name):
+    """Wildcard regex of the model ids whose source is produced by `rule_name`: each checkpoint
+    has exactly one producing rule, whatever sources are registered."""
+    ids = [m.id for m in EXP.models.values() if SOURCES.get(m.source).rule == rule_name]
     return "|".join(re.escape(i) for i in ids) or "^$"
 
 
@@ -39,7 +42,7 @@ def model_recipe(wildcards):
     return EXP.recipes[EXP.models[wildcards.model].recipe].as_dict()
 
 
-# Each rule gets only the data set settings it uses: Snakemake reruns a job when its params change,
+# Jobs get only the data set settings they use. Snakemake reruns a job when its params change,
 # so changing n_images must not retrain models, and changing eval settings must not rescore maps.
 def _dataset_fields(*names):
     def settings(wildcards):

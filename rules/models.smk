@@ -15,7 +15,7 @@ rule train_model:
         recipe=model_recipe,
         settings=dataset_eval_settings,
     wildcard_constraints:
-        model=trained_model_regex(),
+        model=models_made_by("train_model"),
     threads: 1
     resources:
         gpu=1,
