@@ -1,0 +1,91 @@
+"""Aggregation maths: image selection, multi-seed summaries with the bootstrap, gradient-masking check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ineqbench.models.spec import ModelSpec
+from ineqbench.reporting.selection import select_images
+from ineqbench.reporting.tables import hierarchical_bootstrap, model_cards_table, summarise, wide_table
+
+
+def predictions(correct: list[bool]) -> pd.DataFrame:
+    return pd.DataFrame({"pool_index": np.arange(len(correct)), "correct": correct})
+
+
+def test_selection_keeps_the_first_images_correct_for_every_model_in_pool_order():
+    preds = {"a": predictions([True, False, True, True, True, True]),
+             "b": predictions([True, True, True, False, True, True])}
+    selection = select_images(preds, n_images=3)
+    assert selection.pool_index.tolist() == [0, 2, 4]
+    assert selection.available == 4 and selection.warning is None
+    assert selection.describe() == "N = 3 images correctly classified by all 2 models"
+
+
+def test_selection_warns_and_uses_what_is_left_when_too_few_remain():
+    selection = select_images({"a": predictions([True, False, True])}, n_images=5)
+    assert selection.pool_index.tolist() == [0, 2]
+    assert "N = 2 instead of the requested 5" in selection.warning
+
+
+def spec(model_id: str, eps: float, seed: int, arch: str = "net") -> ModelSpec:
+    return ModelSpec(id=model_id, dataset="d", arch=arch, epsilon=eps, seed=seed)
+
+
+def scores_frame(values: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [{"model": m, "pool_index": i, "transform": "abs", "gini_global": v, "gini_regional": v / 2,
+             "zero_mass": False} for m, vs in values.items() for i, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+def test_summary_pools_seeds_and_adds_a_bootstrap_interval_only_with_several_seeds():
+    specs = {"std-s0": spec("std-s0", 0, 0), "std-s1": spec("std-s1", 0, 1), "at-s0": spec("at-s0", 4 / 255, 0)}
+    scores = scores_frame({"std-s0": [0.5, 0.6], "std-s1": [0.7, 0.8], "at-s0": [0.9, 0.9]})
+    summary = summarise(scores, specs, value_columns={"global": "gini_global", "regional": "gini_regional"},
+                        n_boot=500, seed=0)
+    std = summary[(summary["scope"] == "global") & (summary["epsilon"] == 0)].iloc[0]
+    assert std["n_seeds"] == 2 and std["n_images"] == 2
+    assert std["mean"] == pytest.approx(0.65) and std["std"] == pytest.approx(np.std([0.5, 0.6, 0.7, 0.8]))
+    assert 0.5 <= std["ci_low"] < 0.65 < std["ci_high"] <= 0.8
+    at = summary[(summary["scope"] == "regional") & (summary["epsilon"] > 0)].iloc[0]
+    assert at["mean"] == pytest.approx(0.45) and np.isnan(at["ci_low"])
+    wide = wide_table(summary, "abs")
+    assert list(wide.columns) == ["Inequality", "Model", "Std. trained", "ε = 4/255"]
+    assert wide.iloc[0]["Std. trained"].startswith("0.65 ± 0.11 [")
+
+
+def test_zero_mass_images_are_left_out_of_the_statistics():
+    scores = scores_frame({"m": [0.5, 0.7, 0.0]})
+    scores.loc[2, "zero_mass"] = True
+    summary = summarise(scores, {"m": spec("m", 0, 0)}, value_columns={"global": "gini_global"}, n_boot=100, seed=0)
+    assert summary.iloc[0]["mean"] == pytest.approx(0.6) and summary.iloc[0]["n_zero_mass"] == 1
+
+
+def test_hierarchical_bootstrap_reflects_seed_to_seed_variation():
+    rng = np.random.default_rng(0)
+    same = [rng.normal(0.5, 0.05, 200) for _ in range(3)]
+    apart = [rng.normal(mu, 0.05, 200) for mu in (0.3, 0.5, 0.7)]
+    lo_same, hi_same = hierarchical_bootstrap(same, 1000, seed=1)
+    lo_apart, hi_apart = hierarchical_bootstrap(apart, 1000, seed=1)
+    assert lo_same < 0.5 < hi_same and (hi_apart - lo_apart) > 5 * (hi_same - lo_same)
+
+
+def card(model_id: str, eps: float, robust: dict[str, float], arch: str = "net", seed: int = 0) -> dict:
+    return {"spec": spec(model_id, eps, seed, arch).as_dict(), "clean_accuracy": 0.9, "robust_accuracy": robust}
+
+
+def test_model_cards_warn_when_adversarial_training_is_not_more_robust():
+    cards = {"std": card("std", 0, {"2/255": 0.40, "4/255": 0.10}),
+             "at2": card("at2", 2 / 255, {"2/255": 0.35, "4/255": 0.20}),
+             "at4": card("at4", 4 / 255, {"2/255": 0.50, "4/255": 0.30})}
+    frame, warnings = model_cards_table(cards)
+    assert frame.set_index("model").loc["at4", "pgd_acc@4/255"] == 0.30
+    assert len(warnings) == 1 and warnings[0].startswith("at2: PGD accuracy at ε = 2/255 is 0.350")
+
+
+def test_model_cards_name_a_missing_evaluation_radius():
+    cards = {"std": card("std", 0, {"2/255": 0.4}), "at8": card("at8", 8 / 255, {"2/255": 0.5})}
+    _, warnings = model_cards_table(cards)
+    assert warnings == ["at8: no PGD accuracy at ε = 8/255 for the comparison; add it to eval_epsilons"]
