@@ -11,6 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ineqbench.attribution.methods import METHOD_KINDS, MethodSpec
+from ineqbench.data.base import pixel_batches
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
 from ineqbench.io import read_npz, write_npz
@@ -31,12 +32,11 @@ def compute_attributions(model, images: np.ndarray, labels: np.ndarray, method: 
     GradientShap draws its path positions from numpy's global generator."""
     kind = METHOD_KINDS.get(method.kind)
     maps, deltas = [], []
-    for start in tqdm(range(0, len(labels), batch_size), desc=method.id, mininterval=10):
+    batches = pixel_batches(images, labels, batch_size, device)
+    for start, x, y in tqdm(batches, total=-(-len(labels) // batch_size), desc=method.id, mininterval=10):
         batch_seed = (seed * 1_000_003 + start) % 2**32
         torch.manual_seed(batch_seed)
         np.random.seed(batch_seed)
-        x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)
-        y = torch.from_numpy(labels[start : start + batch_size]).to(device)
         attr, delta = kind.compute(model, x, y, method.params, max(internal_batch_size, len(y)))
         maps.append(attr.detach().float().cpu().numpy())
         deltas.append(np.full(len(y), np.nan, np.float32) if delta is None else delta.detach().float().cpu().numpy())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ineqbench.data.base import pixel_batches
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
 from ineqbench.io import write_parquet
@@ -17,12 +18,10 @@ from ineqbench.provenance import provenance
 
 
 @torch.no_grad()
-def logits_of(model, images: np.ndarray, device: torch.device, batch_size: int = 500) -> np.ndarray:
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)
-        out.append(model(x).float().cpu().numpy())
-    return np.concatenate(out)
+def logits_of(model, images: np.ndarray, labels: np.ndarray, device: torch.device,
+              batch_size: int = 500) -> np.ndarray:
+    batches = pixel_batches(images, labels, batch_size, device)
+    return np.concatenate([model(x).float().cpu().numpy() for _, x, _ in batches])
 
 
 def predict_job(*, weights_path: str, card_path: str, test_path: str, pool_path: str, out_path: str,
@@ -30,7 +29,7 @@ def predict_job(*, weights_path: str, card_path: str, test_path: str, pool_path:
     device = select_device(threads)
     model = load_model(weights_path, card_path, device)
     pool, images = load_pool_images(test_path, pool_path)
-    logits = logits_of(model, images.images, device)
+    logits = logits_of(model, images.images, images.labels, device)
     top2 = np.sort(logits, axis=1)[:, -2:]
     frame = pool.copy()
     frame["prediction"] = logits.argmax(1)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ineqbench.attacks.pgd import pgd
+from ineqbench.data.base import pixel_batches
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +121,8 @@ def train_classifier(
 def clean_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device,
                    batch_size: int = 500) -> float:
     model.eval()
-    correct = 0
-    for start in range(0, len(labels), batch_size):
-        x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)
-        y = torch.from_numpy(labels[start : start + batch_size]).to(device)
-        correct += (model(x).argmax(1) == y).sum().item()
+    batches = pixel_batches(images, labels, batch_size, device)
+    correct = sum((model(x).argmax(1) == y).sum().item() for _, x, y in batches)
     return correct / len(labels)
 
 
@@ -135,9 +133,7 @@ def robust_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarr
     model.eval()
     torch.manual_seed(seed)
     correct = 0
-    for start in range(0, len(labels), batch_size):
-        x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)
-        y = torch.from_numpy(labels[start : start + batch_size]).to(device)
+    for _, x, y in pixel_batches(images, labels, batch_size, device):
         x_adv = pgd(model, x, y, norm=norm, epsilon=epsilon, steps=steps)
         with torch.no_grad():
             correct += (model(x_adv).argmax(1) == y).sum().item()
