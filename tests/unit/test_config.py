@@ -58,3 +58,11 @@ def test_custom_method_ids_resolve_with_defaults(config):
     exp = load_experiment(config)
     assert exp.methods["ig50"].params == {"n_steps": 50, "method": "riemann_right", "baseline": "zero",
                                           "baseline_sigma_normalised": 1.0}
+
+
+def test_a_misspelt_baseline_fails_at_config_load_not_in_the_attribution_job(config):
+    config["attribution"]["custom"] = {"ig_black": {"kind": "integrated_gradients", "baseline": "black"}}
+    config["attribution"]["methods"] = ["ig", "ig_black"]
+    with pytest.raises(ConfigError) as error:
+        load_experiment(config)
+    assert "'black'" in str(error.value) and "gaussian, mean, zero" in str(error.value)

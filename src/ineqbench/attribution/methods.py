@@ -30,6 +30,7 @@ class MethodKind:
     defaults: dict
     stochastic: bool
     description: str
+    baselines: tuple[str, ...] = ()  # accepted values of the `baseline` parameter, checked at config load
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,17 @@ def _to_normalised(model, x: torch.Tensor) -> torch.Tensor:
     return (x - model.mean) / model.std
 
 
+# Baselines in pixel space. zero: black; mean: the normalisation mean (zero in normalised space, the
+# released code's choice); gaussian: mean + std * sigma * N(0, 1), i.e. N(0, sigma^2) in normalised units.
+BASELINES: Registry[Callable[[torch.nn.Module, torch.Tensor, dict], torch.Tensor]] = Registry("baseline")
+BASELINES.add("zero", lambda model, x, params: torch.zeros_like(x))
+BASELINES.add("mean", lambda model, x, params: model.mean.expand_as(x).clone())
+BASELINES.add("gaussian", lambda model, x, params: model.mean + model.std * params["baseline_sigma_normalised"]
+              * torch.randn_like(x))
+
+
 def _baseline(model, x: torch.Tensor, params: dict) -> torch.Tensor:
-    """zero: black pixels; mean: the normalisation mean (zero in normalised space, the released
-    code's choice); gaussian: mean + std * sigma * N(0, 1), i.e. N(0, sigma^2) in normalised units."""
-    kind = params["baseline"]
-    if kind == "zero":
-        return torch.zeros_like(x)
-    if kind == "mean":
-        return model.mean.expand_as(x).clone()
-    if kind == "gaussian":
-        return model.mean + model.std * params["baseline_sigma_normalised"] * torch.randn_like(x)
-    raise ValueError(f"unknown baseline {kind!r}; valid: zero, mean, gaussian")
+    return BASELINES.get(params["baseline"])(model, x, params)
 
 
 def _integrated_gradients(model, x, target, params, internal_batch_size):
@@ -83,6 +84,7 @@ METHOD_KINDS.add("integrated_gradients", MethodKind(
     defaults={"n_steps": 20, "method": "riemann_right", "baseline": "zero", "baseline_sigma_normalised": 1.0},
     stochastic=True,  # only with the gaussian baseline, but seeding is harmless otherwise
     description="captum IntegratedGradients; Riemann or Gauss-Legendre steps; convergence delta recorded",
+    baselines=tuple(BASELINES),
 ))
 
 
@@ -138,6 +140,7 @@ METHOD_KINDS.add("smoothgrad_sq_ig", MethodKind(
               "method": "gausslegendre", "baseline": "mean"},
     stochastic=True,
     description="the released code's NoiseTunnel(IG, smoothgrad_sq); noise in normalised units",
+    baselines=tuple(BASELINES),
 ))
 
 
@@ -164,6 +167,7 @@ METHOD_KINDS.add("gradient_shap", MethodKind(
     defaults={"n_samples": 20, "stdevs_normalised": 0.0, "baseline": "zero", "baseline_sigma_normalised": 1.0},
     stochastic=True,
     description="captum GradientShap (expected gradients); noise in normalised units",
+    baselines=(*BASELINES, "zero_and_input"),
 ))
 
 
@@ -186,7 +190,11 @@ def method_spec(method_id: str, kind: str, params: dict) -> MethodSpec:
     if unknown:
         raise ValueError(f"method {method_id!r}: unknown parameters {sorted(unknown)} for kind {kind!r}; "
                          f"valid: {sorted(info.defaults)}")
-    return MethodSpec(method_id, kind, {**info.defaults, **params})
+    merged = {**info.defaults, **params}
+    if "baseline" in merged and merged["baseline"] not in info.baselines:
+        raise ValueError(f"method {method_id!r}: unknown baseline {merged['baseline']!r} for kind {kind!r}; "
+                         f"valid: {', '.join(info.baselines)}")
+    return MethodSpec(method_id, kind, merged)
 
 
 def resolve_methods(ids: list[str], custom: dict[str, dict]) -> dict[str, MethodSpec]:

@@ -328,12 +328,15 @@ def test_method_spec_does_not_mutate_the_kind_defaults():
     assert METHOD_KINDS.get("integrated_gradients").defaults == before
 
 
-def test_unknown_baseline_raises():
-    model = smooth_model()
-    imgs, labels = images(1)
-    spec = method_spec("bad", "integrated_gradients", {"baseline": "white"})
+def test_unknown_baseline_raises_when_the_method_is_specified_before_any_attribution():
     with pytest.raises(ValueError, match="unknown baseline 'white'"):
-        attribute(model, imgs, labels, spec)
+        method_spec("bad", "integrated_gradients", {"baseline": "white"})
+
+
+def test_gradient_shap_alone_accepts_the_released_codes_zero_and_input_baseline():
+    assert method_spec("g", "gradient_shap", {"baseline": "zero_and_input"}).params["baseline"] == "zero_and_input"
+    with pytest.raises(ValueError, match="zero_and_input"):
+        method_spec("i", "integrated_gradients", {"baseline": "zero_and_input"})
 
 
 # --------------------------------------------------------------------------- smoothgrad_sq_ig units
