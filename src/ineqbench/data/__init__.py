@@ -15,7 +15,6 @@ from ineqbench.registry import Registry
 class DatasetBuilder:
     build: Callable[..., ImageDataset]
     image_size: Callable[[dict], int]  # from the options alone, so the config can be checked early
-    has_masks: bool
     description: str
 
 
@@ -23,13 +22,11 @@ DATASETS: Registry[DatasetBuilder] = Registry("dataset builder")
 DATASETS.add("synthetic_shapes", DatasetBuilder(
     build=synthetic_shapes.build,
     image_size=lambda options: int(options.get("image_size", 32)),
-    has_masks=True,
     description="10 shape classes, random colour/scale/rotation/position, textured cluttered background, object masks",
 ))
 DATASETS.add("digits", DatasetBuilder(
     build=digits.build,
     image_size=lambda options: int(options.get("image_size", 32)),
-    has_masks=True,
     description="scikit-learn's bundled 8x8 digits, resized (bilinear) to 32x32 grey RGB; mask = ink",
 ))
 
