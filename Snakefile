@@ -12,6 +12,7 @@ include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/attribution.smk"
 include: "rules/inequality.smk"
+include: "rules/attacks.smk"
 include: "rules/aggregate.smk"
 
 

@@ -14,11 +14,18 @@ except ConfigError as error:
 
 DATASETS = list(EXP.datasets)
 METHODS = list(EXP.methods)
+ATTACK_METHODS = list(EXP.attacks.methods)
+ATTACK_METHODS_RE = "|".join(ATTACK_METHODS)
+MODEL_ID_RE = "[A-Za-z0-9][A-Za-z0-9_.+-]*"
+# The per-image noise seeds derive from the experiment seed, so it belongs to the noise settings.
+NOISE_SETTINGS = {**EXP.attacks.noise, "seed": EXP.seed}
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
-    model="[A-Za-z0-9][A-Za-z0-9_.+-]*",
+    model=MODEL_ID_RE,
+    source=MODEL_ID_RE,
+    target=MODEL_ID_RE,
     method="|".join(METHODS),
 
 
@@ -55,6 +62,7 @@ dataset_build_settings = _dataset_fields("builder", "options", "pool_size")
 dataset_eval_settings = _dataset_fields("eval_epsilons", "eval_pgd_steps", "eval_images")
 dataset_region_settings = _dataset_fields("region_size")
 dataset_selection_settings = _dataset_fields("n_images")
+dataset_occlusion_settings = _dataset_fields("region_size", "occlusion_budgets")
 
 
 def method_settings(wildcards):
@@ -77,6 +85,30 @@ predictions_of_dataset = _per_model("results/{dataset}/predictions/{model}.parqu
 cards_of_dataset = _per_model("results/{dataset}/models/{model}.json")
 scores_of_method = _per_model("results/{dataset}/inequality/{model}/{method}.parquet")
 attributions_of_method = _per_model("results/{dataset}/attributions/{model}/{method}.npz")
+noise_of_method = _per_model("results/{dataset}/noise/{model}/{method}.parquet")
+occlusion_of_method = _per_model("results/{dataset}/occlusion/{model}/{method}.parquet")
+
+
+def _per_attacked_method_and_model(pattern):
+    """Paths for every (attacked method, model), methods outer: the order the ablation script unpacks."""
+    def paths(wildcards):
+        return [pattern.format(dataset=wildcards.dataset, model=m, method=method)
+                for method in ATTACK_METHODS for m in model_ids(wildcards.dataset)]
+    return paths
+
+
+scores_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/inequality/{model}/{method}.parquet")
+noise_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/noise/{model}/{method}.parquet")
+occlusion_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/occlusion/{model}/{method}.parquet")
+
+
+def transfer_pairs_of_dataset(wildcards):
+    return [list(pair) for pair in EXP.attacks.transfer_pairs[wildcards.dataset]]
+
+
+def transfers_of_method(wildcards):
+    return [f"results/{wildcards.dataset}/transfer/{s}/{t}/{wildcards.method}.parquet"
+            for s, t in EXP.attacks.transfer_pairs[wildcards.dataset]]
 
 
 def all_targets(wildcards):
@@ -86,4 +118,10 @@ def all_targets(wildcards):
         for method in METHODS:
             targets += [f"results/{dataset}/tables/gini_{method}.md",
                         f"results/{dataset}/figures/attribution_maps_{method}.png"]
+        for method in ATTACK_METHODS:
+            targets += [f"results/{dataset}/tables/noise_{method}.md",
+                        f"results/{dataset}/tables/occlusion_{method}.md",
+                        f"results/{dataset}/figures/occlusion_examples_{method}.png"]
+        targets.append(f"results/{dataset}/tables/ablation.md")
+        targets += [f"results/{dataset}/tables/transfer_{method}.md" for method in EXP.attacks.transfer_methods]
     return targets

@@ -19,12 +19,15 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ineqbench.attacks.noise import NOISE_DISTRIBUTIONS, NOISE_TYPES, parse_budget
+from ineqbench.attacks.occlusion import CENTRES, COLOURS, LOOP_ORDERS
 from ineqbench.attacks.pgd import THREAT_NORMS
+from ineqbench.attacks.ranking import RANKINGS
 from ineqbench.attribution.methods import MethodSpec, resolve_methods
 from ineqbench.data import DATASETS
 from ineqbench.inequality.transforms import TRANSFORMS
 from ineqbench.models.sources import SOURCES
-from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon
+from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon, standard_and_strongest
 from ineqbench.models.training import OPTIMIZERS, TrainingRecipe
 from ineqbench.registry import UnknownNameError
 
@@ -69,6 +72,7 @@ class DatasetConfig:
     eval_epsilons: tuple[float, ...]
     eval_pgd_steps: int
     eval_images: int
+    occlusion_budgets: tuple[dict, ...]
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -83,6 +87,7 @@ class Experiment:
     methods: dict[str, MethodSpec]
     transforms: tuple[str, ...]
     attribution_options: dict
+    attacks: "AttackConfig"
     report: dict
     raw: dict
 
@@ -91,6 +96,31 @@ class Experiment:
 
     def model_ids(self, dataset: str) -> list[str]:
         return [m.id for m in self.models_of(dataset)]
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """The attack stages: which methods guide them, the noise and occlusion settings (fields of
+    NoiseSettings and OcclusionSettings, minus the seed), and the transfer pairs per data set."""
+
+    methods: tuple[str, ...]
+    noise: dict
+    noise_table_budget: int | float | str
+    occlusion: dict
+    transfer_pairs: dict[str, tuple[tuple[str, str], ...]]
+    transfer_methods: tuple[str, ...]
+
+
+def default_occlusion_budgets(image_size: int) -> list[dict]:
+    """The paper's budgets: N=5,R=10 and N=10,R=20 at 224 px (from 64 px up), N=10,R=4 at 32 px."""
+    if image_size >= 64:
+        return [{"regions": 5, "radius": 10}, {"regions": 10, "radius": 20}]
+    return [{"regions": 10, "radius": 4}]
+
+
+def auto_transfer_pairs(models: list[ModelSpec]) -> list[tuple[str, str]]:
+    """Per (architecture, seed): the standard model and the largest-ε l∞ model, both ways."""
+    return [pair for std, top in standard_and_strongest(models) for pair in ((std.id, top.id), (top.id, std.id))]
 
 
 def _check(name: str, registry, where: str) -> None:
@@ -135,6 +165,52 @@ def _recipe(name: str, raw: dict) -> TrainingRecipe:
     return recipe
 
 
+def _attack_config(raw: dict, methods: dict, table_method: str, datasets: dict[str, DatasetConfig],
+                   models: dict[str, ModelSpec]) -> AttackConfig:
+    noise, occlusion, transfer = raw["noise"], raw["occlusion"], raw["transfer"]
+    attack_methods = raw["methods"] if raw["methods"] is not None else list(methods)
+    for m in attack_methods:
+        if m not in methods:
+            raise ConfigError(f"attacks/methods: {m!r} is not a configured attribution method; valid: {sorted(methods)}")
+    if transfer["methods"] is None:  # the table method, when it is attacked
+        transfer["methods"] = [table_method if table_method in attack_methods else attack_methods[0]]
+    for m in transfer["methods"]:
+        if m not in attack_methods:
+            raise ConfigError(f"attacks/transfer/methods: {m!r} is not among the attacked methods {attack_methods}")
+    for t in noise["types"]:
+        _check(t, NOISE_TYPES, "attacks/noise/types")
+    _check(noise["ranking"], RANKINGS, "attacks/noise/ranking")
+    _check(noise["distribution"], NOISE_DISTRIBUTIONS, "attacks/noise/distribution")
+    try:
+        parsed = [parse_budget(b) for b in noise["budgets"]]
+        table = parse_budget(noise.pop("table_budget"))
+    except ValueError as err:
+        raise ConfigError(f"attacks/noise: {err}") from None
+    if table not in parsed:
+        raise ConfigError(f"attacks/noise/table_budget {table!r} is not one of the budgets {noise['budgets']}")
+    for c in occlusion["colours"]:
+        _check(c, COLOURS, "attacks/occlusion/colours")
+    _check(occlusion["loop"], LOOP_ORDERS, "attacks/occlusion/loop")
+    _check(occlusion["centres"], CENTRES, "attacks/occlusion/centres")
+    _check(occlusion["ranking"], RANKINGS, "attacks/occlusion/ranking")
+
+    pairs: dict[str, list[tuple[str, str]]] = {d: [] for d in datasets}
+    if transfer["pairs"] == "auto":
+        for d in datasets:
+            pairs[d] = auto_transfer_pairs([m for m in models.values() if m.dataset == d])
+    else:
+        for pair in transfer["pairs"]:
+            src, tgt = pair["source"], pair["target"]
+            for role, m in (("source", src), ("target", tgt)):
+                if m not in models:
+                    raise ConfigError(f"attacks/transfer/pairs: unknown {role} model {m!r}; valid: {sorted(models)}")
+            if src == tgt or models[src].dataset != models[tgt].dataset:
+                raise ConfigError(f"attacks/transfer/pairs: {src!r} -> {tgt!r} must be two models of one data set")
+            pairs[models[src].dataset].append((src, tgt))
+    return AttackConfig(tuple(attack_methods), noise, noise["budgets"][parsed.index(table)], occlusion,
+                        {d: tuple(p) for d, p in pairs.items()}, tuple(transfer["methods"]))
+
+
 def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     """Validate `config` (a parsed config.yaml) and build the `Experiment`; raises ConfigError."""
     raw = copy.deepcopy(config)
@@ -153,12 +229,18 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
             raise ConfigError(f"datasets/{name}/eval_epsilons: {err}") from None
         if d["n_images"] > d["pool_size"]:
             raise ConfigError(f"datasets/{name}: n_images {d['n_images']} exceeds pool_size {d['pool_size']}")
-        datasets[name] = DatasetConfig(name, d["builder"], d["options"], d["pool_size"], d["n_images"],
-                                       d["region_size"], eps, d["eval_pgd_steps"], d["eval_images"])
         image_size = DATASETS.get(d["builder"]).image_size(d["options"])
         if image_size % d["region_size"]:
             raise ConfigError(f"datasets/{name}/region_size {d['region_size']} does not divide the image size "
                               f"{image_size}; valid: divisors of {image_size}")
+        budgets = d["occlusion_budgets"] or default_occlusion_budgets(image_size)
+        n_regions = (image_size // d["region_size"]) ** 2
+        for b in budgets:
+            if b["regions"] > n_regions:
+                raise ConfigError(f"datasets/{name}/occlusion_budgets: N = {b['regions']} exceeds the {n_regions} "
+                                  f"regions of {d['region_size']} px in a {image_size} px image")
+        datasets[name] = DatasetConfig(name, d["builder"], d["options"], d["pool_size"], d["n_images"],
+                                       d["region_size"], eps, d["eval_pgd_steps"], d["eval_images"], tuple(budgets))
 
     recipes = {name: _recipe(name, r) for name, r in raw["recipes"].items()}
 
@@ -194,13 +276,14 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     if raw["report"]["table_method"] not in methods:
         raise ConfigError(f"report/table_method {raw['report']['table_method']!r} is not among the configured "
                           f"methods {sorted(methods)}")
+    attacks = _attack_config(copy.deepcopy(raw["attacks"]), methods, raw["report"]["table_method"], datasets, models)
 
     return Experiment(
         seed=raw["seed"], datasets=datasets, models=models, recipes=recipes, methods=methods,
         transforms=tuple(raw["inequality"]["transforms"]),
         attribution_options={k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype")},
-        report=raw["report"], raw=raw,
+        attacks=attacks, report=raw["report"], raw=raw,
     )
 
 
-__all__ = ["ConfigError", "Experiment", "DatasetConfig", "load_experiment", "stable_hash"]
+__all__ = ["AttackConfig", "ConfigError", "Experiment", "DatasetConfig", "load_experiment", "stable_hash"]

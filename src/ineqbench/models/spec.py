@@ -92,3 +92,15 @@ def default_model_id(arch: str, norm: str, epsilon: float, seed: int) -> str:
         value = epsilon * 255 if norm == "linf" else epsilon
         threat = f"{norm}{value:g}" if norm == "linf" else f"{norm}eps{value:g}"
     return f"{arch}-{threat}-s{seed}"
+
+
+def standard_and_strongest(specs: list[ModelSpec]) -> list[tuple[ModelSpec, ModelSpec]]:
+    """Per (architecture, seed): the standard model and the l∞ model of the largest ε, the comparison
+    of the paper's Tables 3 and 4. Architectures without both are left out."""
+    pairs = []
+    for std in (m for m in specs if m.is_standard):
+        robust = [m for m in specs if m.arch == std.arch and m.seed == std.seed and m.norm == "linf"
+                  and not m.is_standard]
+        if robust:
+            pairs.append((std, max(robust, key=lambda m: m.epsilon)))
+    return pairs

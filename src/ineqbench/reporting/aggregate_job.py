@@ -30,14 +30,14 @@ def model_cards_job(*, card_paths: dict[str, str], csv_path: str, md_path: str) 
     write_text(md_path, "## Models: clean and PGD accuracy\n\n" + to_markdown(frame.round(4)) + "\n\n" + notes + "\n")
 
 
-def _specs(card_paths: dict[str, str]) -> dict[str, ModelSpec]:
+def specs_from_cards(card_paths: dict[str, str]) -> dict[str, ModelSpec]:
     return {m: ModelSpec(**read_json(p)["spec"]) for m, p in card_paths.items()}
 
 
 def gini_table_job(*, dataset: str, method: str, score_paths: dict[str, str], card_paths: dict[str, str],
                    selection_path: str, selection_info_path: str, n_boot: int, seed: int,
                    csv_path: str, md_path: str, tex_path: str, figure_path: str) -> None:
-    specs = _specs(card_paths)
+    specs = specs_from_cards(card_paths)
     chosen = set(pd.read_parquet(selection_path)["pool_index"])
     info = read_json(selection_info_path)
     scores = pd.concat([pd.read_parquet(p).assign(model=m) for m, p in score_paths.items()], ignore_index=True)
@@ -72,7 +72,7 @@ def gini_table_job(*, dataset: str, method: str, score_paths: dict[str, str], ca
 def attribution_figure_job(*, dataset: str, method: str, attribution_paths: dict[str, str],
                            score_paths: dict[str, str], card_paths: dict[str, str], selection_path: str,
                            test_path: str, pool_path: str, n_figure_images: int, figure_path: str) -> None:
-    specs = _specs(card_paths)
+    specs = specs_from_cards(card_paths)
     order = sorted(specs, key=lambda m: (specs[m].arch, training_key(specs[m]), specs[m].seed))
     order = [m for m in order if specs[m].seed == min(s.seed for s in specs.values())]
     chosen = pd.read_parquet(selection_path)["pool_index"].to_numpy()[:n_figure_images]

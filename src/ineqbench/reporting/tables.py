@@ -40,12 +40,15 @@ def hierarchical_bootstrap(groups: list[np.ndarray], n_samples: int, seed: int) 
 
 
 def summarise(scores: pd.DataFrame, specs: dict[str, ModelSpec], *, value_columns: dict[str, str],
-              n_boot: int, seed: int) -> pd.DataFrame:
-    """Long summary: one row per (transform, scope, arch, training); `scores` has a `model` column."""
+              n_boot: int, seed: int, by: tuple[str, ...] = ("transform",),
+              interval_for_one_seed: bool = False) -> pd.DataFrame:
+    """Long summary: one row per (*by, scope, arch, training); `scores` has a `model` column.
+    With one seed the interval is left out, unless `interval_for_one_seed` (then it resamples images)."""
     rows = []
     scores = scores.assign(arch=scores["model"].map(lambda m: specs[m].arch),
                            train_label=scores["model"].map(lambda m: column_label(specs[m])))
-    for (transform, arch, label), part in scores.groupby(["transform", "arch", "train_label"], sort=False):
+    for keys, part in scores.groupby([*by, "arch", "train_label"], sort=False):
+        *key_values, arch, label = keys
         spec = specs[part["model"].iloc[0]]
         for scope, column in value_columns.items():
             valid = part[~part["zero_mass"]] if "zero_mass" in part else part
@@ -54,17 +57,24 @@ def summarise(scores: pd.DataFrame, specs: dict[str, ModelSpec], *, value_column
             if not groups:
                 continue
             values = np.concatenate(groups)
-            lo, hi = hierarchical_bootstrap(groups, n_boot, seed) if len(groups) > 1 else (np.nan, np.nan)
+            with_interval = len(groups) > 1 or interval_for_one_seed
+            lo, hi = hierarchical_bootstrap(groups, n_boot, seed) if with_interval else (np.nan, np.nan)
             rows.append({
-                "transform": transform, "scope": scope, "arch": arch, "training": label,
+                **dict(zip(by, key_values)), "scope": scope, "arch": arch, "training": label,
                 "norm": "none" if spec.is_standard else spec.norm, "epsilon": spec.epsilon,
                 "epsilon_label": spec.epsilon_label, "n_seeds": len(groups),
                 "n_images": int(len(values) / len(groups)), "n_zero_mass": int(part["zero_mass"].sum()) if "zero_mass" in part else 0,
                 "mean": float(values.mean()), "std": float(values.std(ddof=0)), "ci_low": lo, "ci_high": hi,
                 "models": ",".join(sorted(part["model"].unique())), "_order": training_key(spec),
             })
+    # grouping keys and scopes keep their order of appearance (config order), then arch and training
+    ranks = {col: {v: i for i, v in enumerate(dict.fromkeys(scores[col]))} for col in by}
+    ranks["scope"] = {name: i for i, name in enumerate(value_columns)}
     frame = pd.DataFrame(rows)
-    return frame.sort_values(["transform", "scope", "arch", "_order"]).drop(columns="_order").reset_index(drop=True)
+    keys = [frame[col].map(rank).rename(f"_{col}") for col, rank in ranks.items()]
+    frame = pd.concat([frame, *keys], axis=1)
+    frame = frame.sort_values([*(k.name for k in keys), "arch", "_order"], kind="stable")
+    return frame.drop(columns=["_order", *(k.name for k in keys)]).reset_index(drop=True)
 
 
 def _cell(row: pd.Series) -> str:
@@ -74,18 +84,27 @@ def _cell(row: pd.Series) -> str:
     return text
 
 
-def wide_table(summary: pd.DataFrame, transform: str) -> pd.DataFrame:
-    """The paper's layout: rows (Inequality, Model), columns Std. trained, ε = ..."""
-    part = summary[summary["transform"] == transform].copy()
-    # columns: standard first, then by norm and ε, over every architecture of the table
-    ranked = part.assign(_std=part["norm"] != "none").sort_values(["_std", "norm", "epsilon"])
+def by_training(part: pd.DataFrame, rows: dict[str, str], cell) -> pd.DataFrame:
+    """Pivot a summary into the paper's layout: one column per training (standard first, then by norm
+    and ε, over every architecture of the table), rows `rows` (summary column -> shown name), in the
+    order they first appear; `cell(row)` formats a value."""
+    ranked = part.assign(_std=part["norm"] != "none").sort_values(["_std", "norm", "epsilon"], kind="stable")
     order = list(dict.fromkeys(ranked["training"]))
-    part["cell"] = part.apply(_cell, axis=1)
-    part["Inequality"] = part["scope"].str.capitalize()
-    wide = part.pivot_table(index=["Inequality", "arch"], columns="training", values="cell", aggfunc="first")
-    wide = wide.reindex(columns=order)
+    part = part.assign(cell=part.apply(cell, axis=1))
+    index = list(rows)
+    first_seen = part[index].drop_duplicates()
+    wide = part.pivot_table(index=index, columns="training", values="cell", aggfunc="first", sort=False)
+    wide = wide.reindex(index=pd.MultiIndex.from_frame(first_seen) if len(index) > 1 else first_seen[index[0]],
+                        columns=order)
     wide.columns.name = None
-    return wide.reset_index().rename(columns={"arch": "Model"})
+    return wide.reset_index().rename(columns=rows)
+
+
+def wide_table(summary: pd.DataFrame, transform: str) -> pd.DataFrame:
+    """Table 1's layout: rows (Inequality, Model), columns Std. trained, ε = ..."""
+    part = summary[summary["transform"] == transform]
+    part = part.assign(Inequality=part["scope"].str.capitalize())
+    return by_training(part, {"Inequality": "Inequality", "arch": "Model"}, _cell)
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
@@ -95,8 +114,8 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def to_latex(frame: pd.DataFrame, caption: str) -> str:
-    cols = "ll" + "c" * (len(frame.columns) - 2)
+def to_latex(frame: pd.DataFrame, caption: str, label_columns: int = 2) -> str:
+    cols = "l" * label_columns + "c" * (len(frame.columns) - label_columns)
     escape = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("ε", r"$\epsilon$")  # noqa: E731
     lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{escape(caption)}}}", f"\\begin{{tabular}}{{{cols}}}",
              r"\toprule", " & ".join(escape(c) for c in frame.columns) + r" \\", r"\midrule"]

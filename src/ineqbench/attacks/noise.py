@@ -1,0 +1,163 @@
+"""Inductive noise attack (Duan et al., Sec. 3.2.1): noise on the k most important channel-elements.
+
+    Random:  x' = x + M_rand * v    k channel-elements chosen at random (the baseline of Figure 3)
+    Type I:  x' = x + M * v         M = the k channel-elements of largest attribution
+    Type II: x' = (1 - M) * x + M * v   (replacement)
+
+Units. The paper draws v ~ N(0, 1) in the model's normalised space, so the suite perturbs there:
+z = (x - mean) / std, z' as above, x' = z' * std + mean, clipped to the valid pixel range [0, 1].
+Type I thus adds σ * std_c in pixels, Type II writes mean_c + σ * std_c * N(0, 1). The released code
+draws v uniformly on [min z, max z] of the image (scalars over all channels) and clamps z' to that
+range: the `uniform` distribution. Only masked elements change; the rest stay bit-identical.
+
+Seeding. Each image's draws come from a CPU generator seeded by (seed, pool index) through numpy's
+SeedSequence, the same on every device, so an attacked image is regenerated exactly from its row:
+the transfer stage does that instead of storing a second copy of the images. One noise field and
+one random order per image serve every k and type (common random numbers: the curves over k differ
+by the mask only, not by a new noise draw).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from ineqbench.attacks.ranking import RANKINGS, descending_ranks
+from ineqbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class NoiseType:
+    ranked: bool  # mask from the attribution ranking; False: k random channel-elements
+    replace: bool  # Type II replaces the masked elements; Type I and Random add to them
+    label: str
+
+
+NOISE_TYPES: Registry[NoiseType] = Registry("noise type")
+NOISE_TYPES.add("random", NoiseType(ranked=False, replace=False, label="Random"))
+NOISE_TYPES.add("type1", NoiseType(ranked=True, replace=False, label="Noise I"))
+NOISE_TYPES.add("type2", NoiseType(ranked=True, replace=True, label="Noise II"))
+
+
+@dataclass(frozen=True)
+class NoiseDistribution:
+    draw: Callable[[tuple[int, ...], torch.Generator], torch.Tensor]
+    # (draws, normalised image, sigma) -> noise in normalised units
+    values: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+    clamp_to_image_range: bool
+    description: str
+
+
+def _image_range(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    flat = z.flatten(1)
+    shape = (-1,) + (1,) * (z.dim() - 1)
+    return flat.min(1).values.view(shape), flat.max(1).values.view(shape)
+
+
+def _uniform_values(u: torch.Tensor, z: torch.Tensor, sigma: float) -> torch.Tensor:
+    lo, hi = _image_range(z)
+    return lo + (hi - lo) * u
+
+
+NOISE_DISTRIBUTIONS: Registry[NoiseDistribution] = Registry("noise distribution")
+NOISE_DISTRIBUTIONS.add("gaussian", NoiseDistribution(
+    draw=lambda shape, g: torch.randn(shape, generator=g), values=lambda d, z, sigma: sigma * d,
+    clamp_to_image_range=False, description="N(0, sigma^2) in normalised units (paper)"))
+NOISE_DISTRIBUTIONS.add("uniform", NoiseDistribution(
+    draw=lambda shape, g: torch.rand(shape, generator=g), values=_uniform_values,
+    clamp_to_image_range=True, description="uniform on the image's normalised range, clamped to it (released code)"))
+
+
+@dataclass(frozen=True)
+class NoiseSettings:
+    types: tuple[str, ...] = ("random", "type1", "type2")
+    budgets: tuple[int | float | str, ...] = ("500/150528", "1000/150528", "5000/150528", "10000/150528",
+                                              "20000/150528")
+    ranking: str = "signed"
+    distribution: str = "gaussian"
+    sigma: float = 1.0  # normalised units; the gaussian's standard deviation
+    seed: int = 0
+    batch_size: int = 128
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "types": list(self.types), "budgets": list(self.budgets)}
+
+
+def parse_budget(value: int | float | str) -> int | float:
+    """A count of channel-elements (an int >= 1) or a fraction of C x H x W in (0, 1]: a float or a
+    fraction string such as "5000/150528" (the paper's thresholds at 224 px)."""
+    if isinstance(value, bool):
+        raise ValueError(f"noise budget {value!r} is not a count or a fraction")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"noise budget {value} must be a count >= 1 or a fraction in (0, 1]")
+        return value
+    try:
+        fraction = float(Fraction(str(value).strip())) if isinstance(value, str) else float(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"noise budget {value!r} is not a count (e.g. 500) or a fraction "
+                         "(e.g. 0.0332 or '5000/150528')") from None
+    if not 0 < fraction <= 1:
+        raise ValueError(f"noise budget {value!r} = {fraction:g} must be a fraction in (0, 1] or an integer count")
+    return fraction
+
+
+def budget_count(value: int | float | str, n_elements: int) -> int:
+    """k for an image of `n_elements` channel-elements: the count itself, or the rounded fraction (>= 1)."""
+    parsed = parse_budget(value)
+    k = parsed if isinstance(parsed, int) else max(1, round(parsed * n_elements))
+    if k > n_elements:
+        raise ValueError(f"noise budget {value!r} asks for {k} channel-elements; the image has {n_elements}")
+    return k
+
+
+def noise_seed(seed: int, pool_index: int) -> int:
+    """The per-image seed of the noise draws, stable across runs, machines and devices."""
+    return int(np.random.SeedSequence([seed, int(pool_index)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@dataclass(frozen=True)
+class NoisePlan:
+    """Everything needed to perturb a batch, made once and reused for every type and k."""
+
+    x: torch.Tensor  # pixels (B, C, H, W)
+    z: torch.Tensor  # the same images in normalised units
+    ranked: torch.Tensor  # (B, C*H*W) rank by attribution, 0 = most important
+    random: torch.Tensor  # (B, C*H*W) rank in a seeded random order
+    values: torch.Tensor  # (B, C, H, W) noise in normalised units
+    mean: torch.Tensor
+    std: torch.Tensor
+    clamp_to_image_range: bool
+
+
+def plan_noise(x: torch.Tensor, maps: torch.Tensor, seeds: Sequence[int], settings: NoiseSettings,
+               mean: torch.Tensor, std: torch.Tensor) -> NoisePlan:
+    distribution = NOISE_DISTRIBUTIONS.get(settings.distribution)
+    shape, n = tuple(x.shape[1:]), x[0].numel()
+    draws, random_ranks = [], []
+    for seed in seeds:
+        generator = torch.Generator().manual_seed(int(seed))
+        draws.append(distribution.draw(shape, generator))
+        order = torch.randperm(n, generator=generator)
+        random_ranks.append(torch.empty_like(order).scatter_(0, order, torch.arange(n)))
+    z = (x - mean) / std
+    scores = RANKINGS.get(settings.ranking)(maps.to(x.device).float()).flatten(1)
+    values = distribution.values(torch.stack(draws).to(x.device), z, settings.sigma)
+    return NoisePlan(x, z, descending_ranks(scores), torch.stack(random_ranks).to(x.device), values, mean, std,
+                     distribution.clamp_to_image_range)
+
+
+def apply_noise(plan: NoisePlan, noise_type: str, k: int) -> torch.Tensor:
+    """The attacked pixels for one type and k; unmasked elements are returned unchanged."""
+    kind = NOISE_TYPES.get(noise_type)
+    ranks = plan.ranked if kind.ranked else plan.random
+    mask = (ranks < k).view_as(plan.x)
+    z_new = plan.values if kind.replace else plan.z + plan.values
+    if plan.clamp_to_image_range:
+        lo, hi = _image_range(plan.z)
+        z_new = torch.minimum(torch.maximum(z_new, lo), hi)
+    return torch.where(mask, (z_new * plan.std + plan.mean).clamp(0, 1), plan.x)
