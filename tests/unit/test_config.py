@@ -43,6 +43,25 @@ def test_default_config_expands_the_grid(config):
     (lambda c: c["attribution"].update(custom={"ig": {"kind": "integrated_gradients"}}), ["ig", "shadow"]),
     (lambda c: c["attribution"].update(custom={"ig50": {"kind": "integrated_gradients", "steps": 50}},
                                        methods=["ig", "ig50"]), ["steps", "n_steps"]),
+    # attacks
+    (lambda c: c["attacks"]["noise"].update(types=["type3"]), ["type3", "type1", "type2", "random"]),
+    (lambda c: c["attacks"]["noise"].update(ranking="absolute"), ["absolute", "abs", "signed"]),
+    (lambda c: c["attacks"]["noise"].update(distribution="laplace"), ["laplace", "gaussian", "uniform"]),
+    (lambda c: c["attacks"]["noise"].update(budgets=[500, "5000/0"]), ["5000/0", "fraction"]),
+    (lambda c: c["attacks"]["noise"].update(budgets=[0.5, 2.5]), ["2.5", "(0, 1]"]),
+    (lambda c: c["attacks"]["noise"].update(table_budget=1000), ["table_budget 1000", "5000/150528"]),
+    (lambda c: c["attacks"]["occlusion"].update(colours=["black", "gray"]), ["gray", "grey"]),
+    (lambda c: c["attacks"]["occlusion"].update(loop="n_outer"), ["n_outer", "regions_outer", "radius_outer"]),
+    (lambda c: c["attacks"]["occlusion"].update(centres="peaks"), ["peaks", "regions", "pixels"]),
+    (lambda c: c["attacks"].update(methods=["ig", "lrp"]), ["lrp", "gradshap"]),
+    (lambda c: c["attacks"]["transfer"].update(methods=["ig_zero"]), ["ig_zero", "attacked methods"]),
+    (lambda c: c["attacks"]["transfer"].update(pairs=[{"source": "test_resnet-std-s0", "target": "nope"}]),
+     ["nope", "test_resnet-linf4-s0"]),
+    (lambda c: c["attacks"]["transfer"].update(pairs=[{"source": "test_resnet-std-s0",
+                                                       "target": "test_resnet-std-s0"}]), ["two models"]),
+    (lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 65, "radius": 2}]),
+     ["N = 65", "64 regions"]),
+    (lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 5}]), ["radius"]),
 ])
 def test_bad_values_name_the_value_and_the_valid_choices(config, mutate, fragments):
     mutate(config)
@@ -66,3 +85,26 @@ def test_a_misspelt_baseline_fails_at_config_load_not_in_the_attribution_job(con
     with pytest.raises(ConfigError) as error:
         load_experiment(config)
     assert "'black'" in str(error.value) and "gaussian, mean, zero" in str(error.value)
+
+
+def test_attack_defaults_follow_the_paper(config):
+    del config["attacks"]
+    del config["datasets"]["synthetic_shapes"]["occlusion_budgets"]
+    exp = load_experiment(config)
+    assert exp.attacks.methods == tuple(exp.methods)
+    assert exp.attacks.noise["ranking"] == "signed" and exp.attacks.noise["distribution"] == "gaussian"
+    assert exp.attacks.noise_table_budget == "5000/150528"
+    assert exp.attacks.occlusion["loop"] == "regions_outer" and exp.attacks.occlusion["centres"] == "regions"
+    assert exp.datasets["synthetic_shapes"].occlusion_budgets == ({"regions": 10, "radius": 4},)  # 32 px
+    assert exp.attacks.transfer_methods == ("ig",)
+    assert exp.attacks.transfer_pairs["synthetic_shapes"] == (
+        ("test_resnet-std-s0", "test_resnet-linf4-s0"), ("test_resnet-linf4-s0", "test_resnet-std-s0"),
+        ("test_efficientnet-std-s0", "test_efficientnet-linf4-s0"),
+        ("test_efficientnet-linf4-s0", "test_efficientnet-std-s0"))
+
+
+def test_default_occlusion_budgets_by_image_size():
+    from ineqbench.config import default_occlusion_budgets
+
+    assert default_occlusion_budgets(224) == [{"regions": 5, "radius": 10}, {"regions": 10, "radius": 20}]
+    assert default_occlusion_budgets(32) == [{"regions": 10, "radius": 4}]

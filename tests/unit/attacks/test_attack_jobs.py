@@ -1,0 +1,127 @@
+"""The attack stages end to end on tiny files: every attack on every registered attribution method,
+the recorded settings, and the transfer stage's exact rebuild of the attacked images."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ineqbench.attacks.jobs import noise_attack_job, occlusion_attack_job, transfer_job
+from ineqbench.attacks.noise import NOISE_TYPES, NoiseSettings
+from ineqbench.attacks.occlusion import OcclusionSettings
+from ineqbench.attribution.compute import attribute_job
+from ineqbench.attribution.methods import METHOD_KINDS, METHOD_PRESETS
+from ineqbench.data.base import ImageSplit
+from ineqbench.data.prepare import save_split
+from ineqbench.io import read_parquet_metadata, write_parquet
+from ineqbench.models.architectures import build_classifier
+from ineqbench.models.checkpoint import save_checkpoint
+from ineqbench.models.spec import ModelSpec
+
+N_IMAGES, SIZE, CLASSES = 10, 16, 3
+NOISE = {**NoiseSettings().as_dict(), "budgets": [3, "1/16", 0.25], "seed": 5, "batch_size": 4}
+OCCLUSION = {**OcclusionSettings().as_dict(), "batch_size": 4}
+BUDGETS = [{"regions": 2, "radius": 2}, {"regions": 4, "radius": 3}]
+
+
+def _model_files(folder, name: str, seed: int) -> tuple[str, str, torch.nn.Module]:
+    spec = ModelSpec(id=name, dataset="tiny", arch="test_resnet", seed=seed)
+    mean, std = [0.45, 0.5, 0.55], [0.25, 0.2, 0.3]
+    model = build_classifier(spec, CLASSES, mean, std).eval()
+    weights, card = str(folder / f"{name}.safetensors"), str(folder / f"{name}.json")
+    save_checkpoint(model, weights, {"spec": spec.as_dict(), "num_classes": CLASSES, "mean": mean, "std": std}, card)
+    return weights, card, model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Two random models and a pool whose labels are model A's predictions on most images."""
+    folder = tmp_path_factory.mktemp("attacks")
+    a_weights, a_card, model_a = _model_files(folder, "a", 0)
+    b_weights, b_card, _ = _model_files(folder, "b", 1)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(N_IMAGES, 3, SIZE, SIZE), dtype=np.uint8)
+    with torch.no_grad():
+        labels = model_a(torch.from_numpy(images).float() / 255).argmax(1).numpy()
+    labels[:2] = (labels[:2] + 1) % CLASSES  # two images model A gets wrong: they must not be attacked
+    save_split(folder / "test.npz", ImageSplit(images, labels.astype(np.int64)))
+    pool = pd.DataFrame({"pool_index": np.arange(N_IMAGES), "test_index": np.arange(N_IMAGES), "label": labels})
+    write_parquet(folder / "pool.parquet", pool)
+    return {"folder": folder, "a": (a_weights, a_card), "b": (b_weights, b_card),
+            "test": str(folder / "test.npz"), "pool": str(folder / "pool.parquet")}
+
+
+def cheap_method(method_id: str) -> dict:
+    kind, params = METHOD_PRESETS[method_id]
+    defaults = METHOD_KINDS.get(kind).defaults
+    cheap = {k: v for k, v in {"n_steps": 4, "nt_samples": 2, "n_samples": 4}.items() if k in defaults}
+    return {"id": method_id, "kind": kind, "params": {**defaults, **params, **cheap}}
+
+
+def run_attacks(tiny, method_id: str, model: str = "a") -> dict[str, str]:
+    folder, (weights, card) = tiny["folder"], tiny[model]
+    paths = {k: str(folder / f"{k}_{model}_{method_id}.{ext}") for k, ext in
+             (("maps", "npz"), ("noise", "parquet"), ("occlusion", "parquet"))}
+    common = dict(weights_path=weights, card_path=card, test_path=tiny["test"], pool_path=tiny["pool"])
+    attribute_job(**common, method=cheap_method(method_id), seed=0, batch_size=4, internal_batch_size=100,
+                  dtype="float32", out_path=paths["maps"])
+    noise_attack_job(**common, attributions_path=paths["maps"], settings=NOISE, out_path=paths["noise"])
+    occlusion_attack_job(**common, attributions_path=paths["maps"], settings=OCCLUSION, budgets=BUDGETS,
+                         region_size=4, out_path=paths["occlusion"])
+    return paths
+
+
+@pytest.mark.parametrize("method_id", sorted(METHOD_PRESETS))
+def test_every_attack_runs_on_every_registered_method(tiny, method_id):
+    paths = run_attacks(tiny, method_id)
+    noise = pd.read_parquet(paths["noise"])
+    attacked = sorted(noise["pool_index"].unique())
+    assert attacked == list(range(2, N_IMAGES))  # only the correctly classified images
+    assert len(noise) == len(attacked) * len(NOISE_TYPES) * 3
+    assert sorted(noise["k"].unique()) == [3, 48, 192]  # 3, 1/16 and 1/4 of 3 x 16 x 16
+    assert (noise["fooled"] == (noise["prediction"] != noise["label"])).all()
+    occlusion = pd.read_parquet(paths["occlusion"])
+    assert len(occlusion) == len(attacked) * 2 * 3
+    assert set(occlusion["budget"]) == {"N=2, R=2", "N=4, R=3"}
+    assert (occlusion["n"] <= occlusion["max_regions"]).all() and (occlusion["r"] <= occlusion["max_radius"]).all()
+    assert (occlusion["success"] == (occlusion["prediction"] != occlusion["label"])).all()
+    assert ((occlusion["area_fraction"] > 0) & (occlusion["area_fraction"] <= 1)).all()
+    for path, key in ((paths["noise"], "distribution"), (paths["occlusion"], "loop")):
+        settings = read_parquet_metadata(path)["settings"]
+        assert key in settings and settings["attribution"]["method"]["id"] == method_id
+
+
+def test_attacks_are_deterministic(tiny):
+    first = {k: pd.read_parquet(p) for k, p in run_attacks(tiny, "ig").items() if k != "maps"}
+    again = {k: pd.read_parquet(p) for k, p in run_attacks(tiny, "ig").items() if k != "maps"}
+    for key in first:
+        pd.testing.assert_frame_equal(first[key], again[key])
+
+
+def test_transfer_to_the_same_model_rebuilds_every_attacked_image_exactly(tiny):
+    paths = run_attacks(tiny, "ixg")
+    out = str(tiny["folder"] / "transfer_aa.parquet")
+    transfer_job(source_weights=tiny["a"][0], source_card=tiny["a"][1], source_attributions=paths["maps"],
+                 source_noise=paths["noise"], source_occlusion=paths["occlusion"], target_weights=tiny["a"][0],
+                 target_card=tiny["a"][1], test_path=tiny["test"], pool_path=tiny["pool"], noise_settings=NOISE,
+                 noise_budget="1/16", occlusion_settings=OCCLUSION, region_size=4, out_path=out)
+    frame = pd.read_parquet(out)
+    assert set(frame["attack"]) == {"noise", "occlusion"}
+    assert set(frame.loc[frame["attack"] == "noise", "k"]) == {48}
+    assert (frame["source_prediction_rebuilt"] == frame["prediction"]).all()
+    assert (frame["target_prediction"] == frame["prediction"]).all()
+    assert (frame["target_fooled"] == frame["source_fooled"]).all()
+    assert frame["target_clean_correct"].all()
+
+
+def test_transfer_to_another_model_keeps_every_source_row(tiny):
+    paths = run_attacks(tiny, "ixg")
+    out = str(tiny["folder"] / "transfer_ab.parquet")
+    transfer_job(source_weights=tiny["a"][0], source_card=tiny["a"][1], source_attributions=paths["maps"],
+                 source_noise=paths["noise"], source_occlusion=paths["occlusion"], target_weights=tiny["b"][0],
+                 target_card=tiny["b"][1], test_path=tiny["test"], pool_path=tiny["pool"], noise_settings=NOISE,
+                 noise_budget=3, occlusion_settings=OCCLUSION, region_size=4, out_path=out)
+    frame = pd.read_parquet(out)
+    n_noise = (pd.read_parquet(paths["noise"])["budget"] == "3").sum()
+    assert len(frame) == n_noise + len(pd.read_parquet(paths["occlusion"]))
+    assert (frame["source_prediction_rebuilt"] == frame["prediction"]).all()
