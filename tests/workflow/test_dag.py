@@ -28,8 +28,10 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
 def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     out = run_snakemake(make_workdir(tmp_path, default_config), "-n", "--cores", "1").stdout
     counts = job_counts(out)
-    n_models = len(load_experiment(default_config).models)
+    exp = load_experiment(default_config)
+    n_models = len(exp.models)
     n_methods = len(default_config["attribution"]["methods"])
+    n_attacked = len(exp.attacks.methods)
     assert counts["prepare_dataset"] == 1
     assert counts["train_model"] == n_models
     assert counts["predict"] == n_models
@@ -37,6 +39,11 @@ def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     assert counts["score_inequality"] == n_models * n_methods
     assert counts["aggregate_gini"] == n_methods
     assert counts["plot_attribution_maps"] == n_methods
+    assert counts["attack_noise"] == counts["attack_occlusion"] == n_models * n_attacked
+    assert counts["aggregate_noise"] == counts["aggregate_occlusion"] == counts["plot_occlusion_examples"] == n_attacked
+    assert counts["aggregate_ablation"] == 1 and counts["aggregate_transfer"] == len(exp.attacks.transfer_methods)
+    n_pairs = len(exp.attacks.transfer_pairs["synthetic_shapes"])
+    assert n_pairs == 4 and counts["transfer_attacks"] == n_pairs * len(exp.attacks.transfer_methods)
 
 
 def test_lint_reports_only_software_deployment_notices(tmp_path, default_config):
@@ -50,6 +57,7 @@ def test_lint_reports_only_software_deployment_notices(tmp_path, default_config)
     (lambda c: c["attribution"].update(methods=["ig", "integrated_grads"]), "integrated_grads"),
     (lambda c: c["model_grid"][0].update(arch="test_resnett"), "test_resnett"),
     (lambda c: c["datasets"]["synthetic_shapes"].update(builder="synthetic_shape"), "Did you mean 'synthetic_shapes'"),
+    (lambda c: c["attacks"]["occlusion"].update(colours=["black", "pink"]), "unknown occlusion colour 'pink'"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, default_config, mutate, expected):
     config = copy.deepcopy(default_config)

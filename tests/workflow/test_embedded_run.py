@@ -74,10 +74,59 @@ def test_cached_attributions_record_parameters_and_converge(run_dir, default_con
 
 def test_figures_and_report_exist(run_dir, default_config):
     for method in default_config["attribution"]["methods"]:
-        for name in (f"attribution_maps_{method}.png", f"gini_vs_eps_{method}.png"):
+        for name in (f"attribution_maps_{method}.png", f"gini_vs_eps_{method}.png", f"noise_vs_k_{method}.png",
+                     f"occlusion_examples_{method}.png"):
             assert (run_dir / f"results/{DATASET}/figures/{name}").stat().st_size > 10_000
     html = (run_dir / "results/report.html").read_text(errors="ignore")
-    assert "Gini" in html
+    for heading in ("Gini", "Figure 3: inductive noise", "Table 2: inductive occlusion", "Table 3: attribution methods",
+                    "Table 4: transferability"):
+        assert heading in html, heading
+
+
+def _attack_rows(run_dir, kind: str, method: str = "ig") -> pd.DataFrame:
+    selection = set(pd.read_parquet(run_dir / f"results/{DATASET}/tables/selection.parquet")["pool_index"])
+    frames = []
+    for path in sorted((run_dir / f"results/{DATASET}/{kind}").glob(f"*/{method}.parquet")):
+        frame = pd.read_parquet(path)
+        frames.append(frame[frame["pool_index"].isin(selection)].assign(model=path.parent.name))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_noise_attack_guided_by_attribution_beats_random_noise(run_dir, default_config):
+    noise = _attack_rows(run_dir, "noise")
+    largest = noise[noise["k"] == noise["k"].max()]
+    rates = largest.groupby(["model", "noise_type"])["fooled"].mean().unstack()
+    # the ranking is what makes Type I an attack: at the same k it must beat noise at random places
+    assert (rates["type1"] > rates["random"]).all(), rates
+    assert (rates["type2"] > rates["type1"]).all(), rates
+    table = pd.read_csv(run_dir / f"results/{DATASET}/tables/noise_ig.csv")
+    n_models = len(load_experiment(default_config).models)
+    assert len(table) == 3 * 5 * n_models and table["mean"].between(0, 1).all()
+
+
+def test_occlusion_success_at_the_smaller_budget_implies_success_at_the_larger(run_dir):
+    # Both budgets enumerate n outer and r inner; the top-5 regions are the first 5 of the top-10 and
+    # every (n <= 5, r <= 2) candidate is also a (n <= 10, r <= 4) candidate, so a stop found under the
+    # small budget is reached, or preceded by another success, under the large one.
+    occlusion = _attack_rows(run_dir, "occlusion").set_index(["model", "pool_index", "colour", "budget"])["success"]
+    small = occlusion.xs("N=5, R=2", level="budget")
+    large = occlusion.xs("N=10, R=4", level="budget")
+    assert (~small | large.loc[small.index]).all()
+    assert 0.2 < small.mean() < large.mean() <= 1
+
+
+def test_ablation_and_transfer_tables(run_dir, default_config):
+    ablation = pd.read_csv(run_dir / f"results/{DATASET}/tables/ablation.csv")
+    methods = default_config["attribution"]["methods"]
+    assert set(ablation["method"]) == set(methods)
+    assert set(ablation["column"]) == {"Gini", "Noise I", "Noise II", "Occ-B", "Occ-G", "Occ-W"}
+    assert len(ablation) == len(methods) * 4 * 6  # (std, largest ε) x 2 architectures, 6 columns
+    transfer = pd.read_csv(run_dir / f"results/{DATASET}/tables/transfer_ig.csv")
+    assert len(transfer.groupby(["source", "target"])) == 4
+    assert (transfer["rebuild_mismatches"] == 0).all()  # every attacked image regenerated exactly
+    assert transfer["transfer_share"].between(0, 1).all()
+    markdown = (run_dir / f"results/{DATASET}/tables/transfer_ig.md").read_text()
+    assert "→" in markdown and "differs from the recorded one: 0" in markdown
 
 
 def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, default_config):
@@ -90,10 +139,14 @@ def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, defau
     finally:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(default_config, sort_keys=False))
     n_methods = len(default_config["attribution"]["methods"])
+    # the new standard model has seed 1: no robust model of that seed, so no new transfer pair
     assert job_counts(out) == {
         "train_model": 1, "predict": 1, "attribute": n_methods, "score_inequality": n_methods,
+        "attack_noise": n_methods, "attack_occlusion": n_methods,
         "select_images": 1, "aggregate_models": 1, "aggregate_gini": n_methods,
-        "plot_attribution_maps": n_methods, "all": 1, "total": 5 + 4 * n_methods,
+        "plot_attribution_maps": n_methods, "aggregate_noise": n_methods, "aggregate_occlusion": n_methods,
+        "plot_occlusion_examples": n_methods, "aggregate_ablation": 1, "aggregate_transfer": 1,
+        "all": 1, "total": 7 + 9 * n_methods,
     }
     for line in out.splitlines():
         if line.strip().startswith("wildcards:") and "model=" in line:
@@ -109,4 +162,6 @@ def test_changing_n_images_reruns_only_the_selection_and_aggregates(run_dir, def
     finally:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(default_config, sort_keys=False))
     counts = job_counts(out)
-    assert set(counts) == {"select_images", "aggregate_gini", "plot_attribution_maps", "all", "total"}, counts
+    assert set(counts) == {"select_images", "aggregate_gini", "plot_attribution_maps", "aggregate_noise",
+                           "aggregate_occlusion", "plot_occlusion_examples", "aggregate_ablation",
+                           "aggregate_transfer", "all", "total"}, counts
