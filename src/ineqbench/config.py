@@ -146,7 +146,7 @@ def _expand_grid(rows: list[dict]) -> list[dict]:
             for seed in row["seeds"]:
                 value = parse_epsilon(eps, row["norm"])
                 entries.append({
-                    "id": default_model_id(row["arch"], row["norm"], value, seed),
+                    "id": default_model_id(row["name"] or row["arch"], row["norm"], value, seed),
                     "dataset": row["dataset"], "arch": row["arch"], "source": row["source"],
                     "norm": row["norm"], "epsilon": value, "seed": seed, "recipe": row["recipe"],
                     "arch_kwargs": row["arch_kwargs"], "source_options": {},
@@ -264,7 +264,8 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         except ValueError as err:
             raise ConfigError(f"{where}: {err}") from None
         if spec.id in models:
-            raise ConfigError(f"duplicate model id {spec.id!r}; ids must be unique")
+            raise ConfigError(f"duplicate model id {spec.id!r}; ids must be unique across data sets "
+                              "(give a model_grid row a `name`, the first part of its ids)")
         models[spec.id] = spec
 
     try:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
 
 from ineqbench.config import ConfigError, load_experiment
 
@@ -108,3 +110,14 @@ def test_default_occlusion_budgets_by_image_size():
 
     assert default_occlusion_budgets(224) == [{"regions": 5, "radius": 10}, {"regions": 10, "radius": 20}]
     assert default_occlusion_budgets(32) == [{"regions": 10, "radius": 4}]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "config").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_is_valid(path):
+    exp = load_experiment(yaml.safe_load(path.read_text()))
+    assert exp.models and exp.attacks.methods
+
+
+def test_grid_row_name_prefixes_the_ids(config):
+    config["model_grid"][0]["name"] = "shapes_resnet"
+    assert "shapes_resnet-std-s0" in load_experiment(config).models

@@ -93,8 +93,9 @@ def plot_noise_curves(summary: pd.DataFrame, labels: dict[str, str], title: str,
             ax.set_xlabel("k, % of C×H×W")
             ax.grid(alpha=0.3)
         axes[i, 0].set_ylabel("error rate (%)")
-    axes[0, -1].legend(fontsize=7)
+        axes[i, -1].legend(fontsize=7)  # per row: architectures may have different ε ladders
     fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
     _save(fig, path)
 
 
