@@ -39,7 +39,7 @@ def main() -> None:
     dataset = exp.datasets[args.results.rstrip("/").split("/")[-1]]
     settings = OcclusionSettings(**exp.attacks.occlusion)
     r = args.results
-    print(f"| model | budget | colour | images | sequential s | " + " | ".join(f"chunk {c}: s (x)" for c in args.chunks)
+    print("| model | budget | colour | images | sequential s | " + " | ".join(f"chunk {c}: s (x)" for c in args.chunks)
           + " | decisions differing |")
     print("|---" * (6 + len(args.chunks)) + "|")
     totals = {"seq": 0.0, **{c: 0.0 for c in args.chunks}}

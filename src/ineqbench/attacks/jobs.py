@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.noise import NOISE_TYPES, NoiseSettings, apply_noise, budget_count, noise_seed, plan_noise
+from ineqbench.attacks.noise import NoiseSettings, apply_noise, budget_count, noise_seed, plan_noise
 from ineqbench.attacks.occlusion import (COLOURS, LOOP_ORDERS, Budget, OcclusionSettings, centres_of, coverage,
                                          occlusion_mask, rebuild_occluded, search_batched)
 from ineqbench.attribution.compute import load_attributions
