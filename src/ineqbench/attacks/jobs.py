@@ -66,6 +66,14 @@ def load_attack_inputs(weights_path: str, card_path: str, attributions_path: str
                         maps[keep], device)
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of every batch; none when the model classifies no pool image correctly (logged)."""
+    if not frames:
+        log.warning("no correctly classified pool image to attack: writing an empty table")
+        return pd.DataFrame({"pool_index": pd.Series(dtype="int64")})
+    return pd.concat(frames, ignore_index=True)
+
+
 def _predict(model, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     logits = model(x).float()
     top2 = logits.topk(2, dim=1).values
@@ -88,7 +96,7 @@ def noise_attack(inputs: AttackInputs, settings: NoiseSettings) -> pd.DataFrame:
                     "pool_index": inputs.pool_index[part], "label": inputs.labels[part], "noise_type": noise_type,
                     "budget": budget, "k": k, "fraction": k / n_elements, "noise_seed": seeds[part],
                     "prediction": prediction, "fooled": prediction != inputs.labels[part], "margin": margin}))
-    return pd.concat(frames, ignore_index=True)
+    return _concat(frames)
 
 
 def _fills(settings: OcclusionSettings, x: torch.Tensor, model) -> dict[str, torch.Tensor]:
@@ -120,7 +128,7 @@ def occlusion_attack(inputs: AttackInputs, settings: OcclusionSettings, budgets:
                     "prediction": found.prediction.cpu().numpy(), "margin": found.margin.cpu().numpy(),
                     "min_margin": found.min_margin.cpu().numpy()}))
         log.info("occlusion %s done", budget.label)
-    return pd.concat(frames, ignore_index=True)
+    return _concat(frames)
 
 
 def _attack_metadata(settings: dict, inputs: list[str], attributions_path: str) -> dict:
@@ -192,7 +200,7 @@ def transferred_predictions(source: AttackInputs, target_model, rows: pd.DataFra
                 source_prediction_rebuilt=source_pred, target_prediction=target_pred, target_margin=target_margin,
                 target_fooled=target_pred != group["label"].to_numpy(),
                 target_clean_correct=group["pool_index"].map(clean_ok).to_numpy(bool)))
-    return pd.concat(frames, ignore_index=True)
+    return _concat(frames)
 
 
 def transfer_job(*, source_weights: str, source_card: str, source_attributions: str, source_noise: str,
@@ -203,13 +211,16 @@ def transfer_job(*, source_weights: str, source_card: str, source_attributions: 
     source = load_attack_inputs(source_weights, source_card, source_attributions, test_path, pool_path,
                                 threads=threads)
     target = load_model(target_weights, target_card, source.device)
-    noise_rows = pd.read_parquet(source_noise)
-    rows = _standardise(noise_rows[noise_rows["budget"] == str(noise_budget)], pd.read_parquet(source_occlusion))
-    frame = transferred_predictions(source, target, rows, noise, occlusion, region_size)
-    mismatched = frame["source_prediction_rebuilt"] != frame["prediction"]
-    if mismatched.any():
+    noise_rows, occlusion_rows = pd.read_parquet(source_noise), pd.read_parquet(source_occlusion)
+    if noise_rows.empty and occlusion_rows.empty:
+        frame = _concat([])
+    else:
+        rows = _standardise(noise_rows[noise_rows["budget"] == str(noise_budget)], occlusion_rows)
+        frame = transferred_predictions(source, target, rows, noise, occlusion, region_size)
+    mismatched = int((frame["source_prediction_rebuilt"] != frame["prediction"]).sum()) if len(frame) else 0
+    if mismatched:
         log.warning("%d of %d rebuilt attacked images got another source prediction than recorded",
-                    mismatched.sum(), len(frame))
+                    mismatched, len(frame))
     settings = {"noise": noise.as_dict(), "noise_budget": str(noise_budget), "occlusion": occlusion.as_dict(),
                 "region_size": region_size}
     write_parquet(out_path, frame, provenance(settings, inputs=[source_weights, target_weights, source_attributions,

@@ -125,3 +125,24 @@ def test_transfer_to_another_model_keeps_every_source_row(tiny):
     n_noise = (pd.read_parquet(paths["noise"])["budget"] == "3").sum()
     assert len(frame) == n_noise + len(pd.read_parquet(paths["occlusion"]))
     assert (frame["source_prediction_rebuilt"] == frame["prediction"]).all()
+
+
+def test_a_model_with_no_correct_image_writes_empty_tables(tiny, tmp_path):
+    wrong = tmp_path / "wrong.npz"
+    split = np.load(tiny["test"])
+    save_split(wrong, ImageSplit(split["images"], (split["labels"] + 1) % CLASSES))
+    weights, card = tiny["a"]
+    common = dict(weights_path=weights, card_path=card, test_path=str(wrong), pool_path=tiny["pool"])
+    maps = str(tmp_path / "maps.npz")
+    attribute_job(**common, method=cheap_method("ixg"), seed=0, batch_size=4, internal_batch_size=100,
+                  dtype="float32", out_path=maps)
+    noise_attack_job(**common, attributions_path=maps, settings=NOISE, out_path=str(tmp_path / "noise.parquet"))
+    occlusion_attack_job(**common, attributions_path=maps, settings=OCCLUSION, budgets=BUDGETS, region_size=4,
+                         out_path=str(tmp_path / "occlusion.parquet"))
+    transfer_job(source_weights=weights, source_card=card, source_attributions=maps,
+                 source_noise=str(tmp_path / "noise.parquet"), source_occlusion=str(tmp_path / "occlusion.parquet"),
+                 target_weights=tiny["b"][0], target_card=tiny["b"][1], test_path=str(wrong), pool_path=tiny["pool"],
+                 noise_settings=NOISE, noise_budget=3, occlusion_settings=OCCLUSION, region_size=4,
+                 out_path=str(tmp_path / "transfer.parquet"))
+    for name in ("noise", "occlusion", "transfer"):
+        assert pd.read_parquet(tmp_path / f"{name}.parquet").empty
