@@ -77,6 +77,8 @@ def plot_noise_curves(summary: pd.DataFrame, labels: dict[str, str], title: str,
     one line per training, with the 95% interval as a band."""
     archs = list(dict.fromkeys(summary["arch"]))
     types = list(dict.fromkeys(summary["noise_type"]))
+    ranked = summary.assign(_robust=summary["norm"] != "none").sort_values(["_robust", "norm", "epsilon"])
+    colours = {t: f"C{i}" for i, t in enumerate(dict.fromkeys(ranked["training"]))}  # one colour per training
     fig, axes = plt.subplots(len(archs), len(types), figsize=(3.2 * len(types), 2.8 * len(archs)), squeeze=False,
                              sharey=True)
     for i, arch in enumerate(archs):
@@ -86,8 +88,8 @@ def plot_noise_curves(summary: pd.DataFrame, labels: dict[str, str], title: str,
             for training, rows in part.groupby("training", sort=False):
                 rows = rows.sort_values("k")
                 x = rows["fraction_percent"]
-                ax.plot(x, 100 * rows["mean"], marker="o", label=training)
-                ax.fill_between(x, 100 * rows["ci_low"], 100 * rows["ci_high"], alpha=0.15)
+                ax.plot(x, 100 * rows["mean"], marker="o", label=training, color=colours[training])
+                ax.fill_between(x, 100 * rows["ci_low"], 100 * rows["ci_high"], alpha=0.15, color=colours[training])
             ax.set_xscale("log")
             ax.set_title(f"{arch}: {labels[noise_type]}", fontsize=9)
             ax.set_xlabel("k, % of C×H×W")
