@@ -165,6 +165,12 @@ def _recipe(name: str, raw: dict) -> TrainingRecipe:
     return recipe
 
 
+_ATTACK_NAMES = (("noise", "types", NOISE_TYPES), ("noise", "ranking", RANKINGS),
+                 ("noise", "distribution", NOISE_DISTRIBUTIONS), ("occlusion", "colours", COLOURS),
+                 ("occlusion", "loop", LOOP_ORDERS), ("occlusion", "centres", CENTRES),
+                 ("occlusion", "ranking", RANKINGS))
+
+
 def _attack_config(raw: dict, methods: dict, table_method: str, datasets: dict[str, DatasetConfig],
                    models: dict[str, ModelSpec]) -> AttackConfig:
     noise, occlusion, transfer = raw["noise"], raw["occlusion"], raw["transfer"]
@@ -177,10 +183,10 @@ def _attack_config(raw: dict, methods: dict, table_method: str, datasets: dict[s
     for m in transfer["methods"]:
         if m not in attack_methods:
             raise ConfigError(f"attacks/transfer/methods: {m!r} is not among the attacked methods {attack_methods}")
-    for t in noise["types"]:
-        _check(t, NOISE_TYPES, "attacks/noise/types")
-    _check(noise["ranking"], RANKINGS, "attacks/noise/ranking")
-    _check(noise["distribution"], NOISE_DISTRIBUTIONS, "attacks/noise/distribution")
+    for section, key, registry in _ATTACK_NAMES:
+        values = raw[section][key]
+        for value in values if isinstance(values, list) else [values]:
+            _check(value, registry, f"attacks/{section}/{key}")
     try:
         parsed = [parse_budget(b) for b in noise["budgets"]]
         table = parse_budget(noise.pop("table_budget"))
@@ -188,11 +194,6 @@ def _attack_config(raw: dict, methods: dict, table_method: str, datasets: dict[s
         raise ConfigError(f"attacks/noise: {err}") from None
     if table not in parsed:
         raise ConfigError(f"attacks/noise/table_budget {table!r} is not one of the budgets {noise['budgets']}")
-    for c in occlusion["colours"]:
-        _check(c, COLOURS, "attacks/occlusion/colours")
-    _check(occlusion["loop"], LOOP_ORDERS, "attacks/occlusion/loop")
-    _check(occlusion["centres"], CENTRES, "attacks/occlusion/centres")
-    _check(occlusion["ranking"], RANKINGS, "attacks/occlusion/ranking")
 
     pairs: dict[str, list[tuple[str, str]]] = {d: [] for d in datasets}
     if transfer["pairs"] == "auto":

@@ -71,6 +71,16 @@ def run_attacks(tiny, method_id: str, model: str = "a") -> dict[str, str]:
     return paths
 
 
+def run_transfer(tiny, paths: dict[str, str], target: str, noise_budget) -> pd.DataFrame:
+    """Model a's attacked images (from `paths`) classified by `target`."""
+    out = str(tiny["folder"] / f"transfer_a{target}.parquet")
+    transfer_job(source_weights=tiny["a"][0], source_card=tiny["a"][1], source_attributions=paths["maps"],
+                 source_noise=paths["noise"], source_occlusion=paths["occlusion"], target_weights=tiny[target][0],
+                 target_card=tiny[target][1], test_path=tiny["test"], pool_path=tiny["pool"], noise_settings=NOISE,
+                 noise_budget=noise_budget, occlusion_settings=OCCLUSION, region_size=4, out_path=out)
+    return pd.read_parquet(out)
+
+
 @pytest.mark.parametrize("method_id", sorted(METHOD_PRESETS))
 def test_every_attack_runs_on_every_registered_method(tiny, method_id):
     paths = run_attacks(tiny, method_id)
@@ -100,12 +110,7 @@ def test_attacks_are_deterministic(tiny):
 
 def test_transfer_to_the_same_model_rebuilds_every_attacked_image_exactly(tiny):
     paths = run_attacks(tiny, "ixg")
-    out = str(tiny["folder"] / "transfer_aa.parquet")
-    transfer_job(source_weights=tiny["a"][0], source_card=tiny["a"][1], source_attributions=paths["maps"],
-                 source_noise=paths["noise"], source_occlusion=paths["occlusion"], target_weights=tiny["a"][0],
-                 target_card=tiny["a"][1], test_path=tiny["test"], pool_path=tiny["pool"], noise_settings=NOISE,
-                 noise_budget="1/16", occlusion_settings=OCCLUSION, region_size=4, out_path=out)
-    frame = pd.read_parquet(out)
+    frame = run_transfer(tiny, paths, "a", "1/16")
     assert set(frame["attack"]) == {"noise", "occlusion"}
     assert set(frame.loc[frame["attack"] == "noise", "k"]) == {48}
     assert (frame["source_prediction_rebuilt"] == frame["prediction"]).all()
@@ -116,12 +121,7 @@ def test_transfer_to_the_same_model_rebuilds_every_attacked_image_exactly(tiny):
 
 def test_transfer_to_another_model_keeps_every_source_row(tiny):
     paths = run_attacks(tiny, "ixg")
-    out = str(tiny["folder"] / "transfer_ab.parquet")
-    transfer_job(source_weights=tiny["a"][0], source_card=tiny["a"][1], source_attributions=paths["maps"],
-                 source_noise=paths["noise"], source_occlusion=paths["occlusion"], target_weights=tiny["b"][0],
-                 target_card=tiny["b"][1], test_path=tiny["test"], pool_path=tiny["pool"], noise_settings=NOISE,
-                 noise_budget=3, occlusion_settings=OCCLUSION, region_size=4, out_path=out)
-    frame = pd.read_parquet(out)
+    frame = run_transfer(tiny, paths, "b", 3)
     n_noise = (pd.read_parquet(paths["noise"])["budget"] == "3").sum()
     assert len(frame) == n_noise + len(pd.read_parquet(paths["occlusion"]))
     assert (frame["source_prediction_rebuilt"] == frame["prediction"]).all()
