@@ -1,0 +1,1 @@
+"""Fetching model weights: downloads, safe conversion, per-source loaders."""
