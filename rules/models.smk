@@ -38,3 +38,43 @@ rule predict:
         gpu=1,
     script:
         "../workflow_scripts/predict.py"
+
+
+# Published weights: downloaded on the node that runs Snakemake (compute nodes often have no internet),
+# checked against the architecture, then evaluated in a GPU job like a trained model.
+rule fetch_checkpoint:
+    input:
+        info="results/{dataset}/data/dataset.json",
+    output:
+        weights="results/{dataset}/models/{model}.safetensors",
+        record="results/{dataset}/fetched/{model}.json",
+    log:
+        "results/{dataset}/logs/fetch_checkpoint/{model}.log",
+    params:
+        spec=model_spec,
+        download_dir=EXP.fetch["download_dir"],
+    wildcard_constraints:
+        model=models_made_by("fetch_checkpoint"),
+    localrule: True
+    script:
+        "../workflow_scripts/fetch_checkpoint.py"
+
+
+rule evaluate_model:
+    input:
+        weights="results/{dataset}/models/{model}.safetensors",
+        record="results/{dataset}/fetched/{model}.json",
+        test="results/{dataset}/data/test.npz",
+    output:
+        card="results/{dataset}/models/{model}.json",
+    log:
+        "results/{dataset}/logs/evaluate_model/{model}.log",
+    params:
+        settings=dataset_eval_settings,
+    wildcard_constraints:
+        model=models_made_by("fetch_checkpoint"),
+    threads: 1
+    resources:
+        gpu=1,
+    script:
+        "../workflow_scripts/evaluate_model.py"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import re
 from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Any
@@ -89,6 +91,7 @@ class Experiment:
     attribution_options: dict
     attacks: "AttackConfig"
     report: dict
+    fetch: dict
     raw: dict
 
     def models_of(self, dataset: str) -> list[ModelSpec]:
@@ -131,12 +134,27 @@ def _check(name: str, registry, where: str) -> None:
 def _check_arch(arch: str, where: str) -> None:
     import timm  # imported here: validating configs without models should stay fast
 
+    from ineqbench.models import cifar  # noqa: F401  (registers the CIFAR architectures with timm)
+
     if not timm.is_model(arch):
         import difflib
 
         close = difflib.get_close_matches(arch, timm.list_models(), n=3)
         hint = f" Close timm names: {', '.join(close)}." if close else ""
         raise ConfigError(f"{where}: unknown timm architecture {arch!r}.{hint} See timm.list_models().")
+
+
+def _expand_env(value: Any, where: str) -> Any:
+    """`${IMAGENET_VAL}` in a string option becomes the variable's value, so one config serves every
+    cluster; an unset variable is an error here, before any job runs."""
+    if not isinstance(value, str) or "$" not in value:
+        return value
+    expanded = os.path.expandvars(value)
+    unset = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
+    if unset:
+        raise ConfigError(f"{where}: environment variable {', '.join(unset)} is not set (value {value!r}); "
+                          f"export it, e.g. `export {unset[0]}=/path/to/data`, or write the path in the config")
+    return expanded
 
 
 def _expand_grid(rows: list[dict]) -> list[dict]:
@@ -149,7 +167,7 @@ def _expand_grid(rows: list[dict]) -> list[dict]:
                     "id": default_model_id(row["name"] or row["arch"], row["norm"], value, seed),
                     "dataset": row["dataset"], "arch": row["arch"], "source": row["source"],
                     "norm": row["norm"], "epsilon": value, "seed": seed, "recipe": row["recipe"],
-                    "arch_kwargs": row["arch_kwargs"], "source_options": {},
+                    "arch_kwargs": row["arch_kwargs"], "source_options": row["source_options"],
                 })
     return entries
 
@@ -224,6 +242,7 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     datasets = {}
     for name, d in raw["datasets"].items():
         _check(d["builder"], DATASETS, f"datasets/{name}/builder")
+        d["options"] = {k: _expand_env(v, f"datasets/{name}/options/{k}") for k, v in d["options"].items()}
         try:
             eps = tuple(parse_epsilon(e) for e in d["eval_epsilons"])
         except ValueError as err:
@@ -257,11 +276,12 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         _check(entry["source"], SOURCES, f"{where} source")
         if check_archs:
             _check_arch(entry["arch"], where)
-        if entry["recipe"] not in recipes:
+        if SOURCES.get(entry["source"]).obtain is None and entry["recipe"] not in recipes:  # trained here
             raise ConfigError(f"{where}: unknown recipe {entry['recipe']!r}; valid: {sorted(recipes)}")
         _check(entry["norm"], THREAT_NORMS, f"{where} norm")
         try:
             spec = ModelSpec(**{**entry, "epsilon": parse_epsilon(entry["epsilon"], entry["norm"])})
+            SOURCES.get(spec.source).check(spec)
         except ValueError as err:
             raise ConfigError(f"{where}: {err}") from None
         if spec.id in models:
@@ -284,7 +304,7 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         seed=raw["seed"], datasets=datasets, models=models, recipes=recipes, methods=methods,
         transforms=tuple(raw["inequality"]["transforms"]),
         attribution_options={k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype")},
-        attacks=attacks, report=raw["report"], raw=raw,
+        attacks=attacks, report=raw["report"], fetch=raw["fetch"], raw=raw,
     )
 
 

@@ -113,9 +113,21 @@ def test_default_occlusion_budgets_by_image_size():
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "config").glob("*.yaml")), ids=lambda p: p.name)
-def test_every_shipped_config_is_valid(path):
+def test_every_shipped_config_is_valid(path, monkeypatch):
+    for variable in ("IMAGENET_VAL", "IMAGENET_CLASS_INDEX", "CIFAR10_ROOT"):
+        monkeypatch.setenv(variable, f"/data/{variable.lower()}")
     exp = load_experiment(yaml.safe_load(path.read_text()))
     assert exp.models and exp.attacks.methods
+
+
+def test_unset_environment_variable_in_a_data_path_fails_when_the_config_loads(monkeypatch):
+    monkeypatch.delenv("IMAGENET_VAL", raising=False)
+    monkeypatch.setenv("IMAGENET_CLASS_INDEX", "/data/index.json")
+    raw = yaml.safe_load((Path(__file__).parents[2] / "config" / "paper_imagenet.yaml").read_text())
+    with pytest.raises(ConfigError, match="datasets/imagenet/options/root: environment variable IMAGENET_VAL"):
+        load_experiment(raw)
+    monkeypatch.setenv("IMAGENET_VAL", "/data/val")
+    assert load_experiment(raw).datasets["imagenet"].options["root"] == "/data/val"
 
 
 def test_grid_row_name_prefixes_the_ids(config):

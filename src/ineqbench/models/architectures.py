@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ineqbench.models import cifar  # noqa: F401  (registers cifar_resnet18 and cifar_densenet121 with timm)
 from ineqbench.models.spec import ModelSpec
 from ineqbench.models.wrapper import NormalizedClassifier
 

@@ -69,6 +69,11 @@ class ModelSpec:
             )
 
     @property
+    def arch_name(self) -> str:
+        """The architecture without a timm pretrained tag: resnet50.tv_in1k and resnet50 are one architecture."""
+        return self.arch.split(".", 1)[0]
+
+    @property
     def is_standard(self) -> bool:
         return self.epsilon == 0
 
@@ -96,10 +101,11 @@ def default_model_id(arch: str, norm: str, epsilon: float, seed: int) -> str:
 
 def standard_and_strongest(specs: list[ModelSpec]) -> list[tuple[ModelSpec, ModelSpec]]:
     """Per (architecture, seed): the standard model and the l∞ model of the largest ε, the comparison
-    of the paper's Tables 3 and 4. Architectures without both are left out."""
+    of the paper's Tables 3 and 4. Architectures without both are left out; timm tags are ignored, so
+    resnet50.tv_in1k pairs with a robust resnet50 checkpoint."""
     pairs = []
     for std in (m for m in specs if m.is_standard):
-        robust = [m for m in specs if m.arch == std.arch and m.seed == std.seed and m.norm == "linf"
+        robust = [m for m in specs if m.arch_name == std.arch_name and m.seed == std.seed and m.norm == "linf"
                   and not m.is_standard]
         if robust:
             pairs.append((std, max(robust, key=lambda m: m.epsilon)))

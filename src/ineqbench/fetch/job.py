@@ -1,0 +1,87 @@
+"""The `fetch_checkpoint` and `evaluate_model` stages for published weights.
+
+fetch_checkpoint (a local rule, on a node with internet): get the file through the spec's source,
+read it untrusted, load it into the architecture with strict key and shape checks, and write the
+suite's checkpoint (safetensors of the wrapped classifier) plus a fetch record. A wrong architecture,
+class count or layout fails here, on the login node, not in a GPU job.
+
+evaluate_model (a GPU job): clean accuracy on the test split and PGD accuracy, as for trained models,
+written into the model card every later stage reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ineqbench.device import select_device
+from ineqbench.io import read_json, sha256_file, write_json
+from ineqbench.models.architectures import build_classifier
+from ineqbench.models.checkpoint import load_model, save_checkpoint
+from ineqbench.models.sources import SOURCES
+from ineqbench.models.spec import ModelSpec
+from ineqbench.models.train_job import evaluate_classifier
+from ineqbench.provenance import provenance
+
+log = logging.getLogger(__name__)
+
+
+def load_strictly(backbone: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """load_state_dict(strict=True), with a message that says what differs and what to try."""
+    own = backbone.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in sorted(set(own) & set(state)) if own[k].shape != state[k].shape]
+    if missing or unexpected or shapes:
+        parts = [f"{len(missing)} missing (e.g. {missing[:4]})" if missing else "",
+                 f"{len(unexpected)} unexpected (e.g. {unexpected[:4]})" if unexpected else "",
+                 f"{len(shapes)} of another shape (e.g. {shapes[:2]})" if shapes else ""]
+        raise ValueError(f"{what}: the weights do not fit the architecture: {'; '.join(p for p in parts if p)}. "
+                         "Check the spec's arch (and arch_kwargs), the data set's class count, and "
+                         "source_options.layout")
+    backbone.load_state_dict(state, strict=True)
+
+
+def fetch_checkpoint_job(*, spec: dict, info_path: str, download_dir: str, weights_path: str,
+                         record_path: str) -> None:
+    model_spec = ModelSpec(**spec)
+    source = SOURCES.get(model_spec.source)
+    info = read_json(info_path)
+    obtained = source.obtain(model_spec, Path(download_dir))
+    options = model_spec.source_options
+
+    def normalisation(key: str) -> list[float]:
+        # config first, then the file, then the source's convention, then the data set's statistics
+        return [float(v) for v in (options.get(key) or getattr(obtained.weights, key) or getattr(obtained, key)
+                                   or info[f"train_pixel_{key}"])]
+
+    mean, std = normalisation("mean"), normalisation("std")
+    model = build_classifier(model_spec, len(info["class_names"]), mean, std)
+    load_strictly(model.backbone, obtained.weights.state, f"model {model_spec.id} ({model_spec.arch})")
+    record = {
+        "spec": spec, "num_classes": len(info["class_names"]), "class_names": info["class_names"],
+        "image_shape": info["image_shape"], "mean": mean, "std": std, "fetch": obtained.record,
+        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "provenance": provenance({"spec": spec}, seed=model_spec.seed),
+    }
+    save_checkpoint(model, weights_path, record, record_path)
+    log.info("%s: %s weights (%s) -> %s, sha256 %s", model_spec.id, model_spec.source,
+             obtained.record.get("layout", "timm"), weights_path, sha256_file(weights_path)[:16])
+
+
+def evaluate_model_job(*, weights_path: str, record_path: str, test_path: str, eval_epsilons: list[float],
+                       eval_pgd_steps: int, eval_images: int, card_path: str, threads: int = 1) -> None:
+    device = select_device(threads)
+    record = read_json(record_path)
+    spec = ModelSpec(**record["spec"])
+    model = load_model(weights_path, record_path, device)
+    own = {spec.epsilon} if spec.norm == "linf" and not spec.is_standard else set()
+    metrics = evaluate_classifier(model, test_path, eval_epsilons=sorted(set(eval_epsilons) | own),
+                                  pgd_steps=eval_pgd_steps, eval_images=eval_images, seed=spec.seed, device=device)
+    log.info("%s: clean accuracy %.4f on %s", spec.id, metrics["clean_accuracy"], device)
+    write_json(card_path, {**record, **metrics, "device": str(device),
+                           "weights_sha256": sha256_file(weights_path)})
