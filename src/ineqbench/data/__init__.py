@@ -1,12 +1,12 @@
 """Data set builders, by name. Each builds an `ImageDataset` with no download (embedded data) or
-from local files (later: CIFAR-10, ImageNet)."""
+from local files (CIFAR-10's python batches, an ImageNet validation folder)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ineqbench.data import digits, synthetic_shapes
+from ineqbench.data import cifar10, digits, imagenet_folder, synthetic_shapes
 from ineqbench.data.base import ImageDataset, ImageSplit
 from ineqbench.registry import Registry
 
@@ -28,6 +28,16 @@ DATASETS.add("digits", DatasetBuilder(
     build=digits.build,
     image_size=lambda options: int(options.get("image_size", 32)),
     description="scikit-learn's bundled 8x8 digits, resized (bilinear) to 32x32 grey RGB; mask = ink",
+))
+DATASETS.add("cifar10", DatasetBuilder(
+    build=cifar10.build,
+    image_size=lambda options: cifar10.IMAGE_SIZE,
+    description="CIFAR-10 from the python batch files (restricted unpickler); optional first n_train/n_test",
+))
+DATASETS.add("imagenet_folder", DatasetBuilder(
+    build=imagenet_folder.build,
+    image_size=imagenet_folder.image_size_of,  # image_size option (224) or the timm data config's input size
+    description="ImageNet val in ImageFolder layout + class index JSON; resize/center-crop; empty train split",
 ))
 
 __all__ = ["DATASETS", "DatasetBuilder", "ImageDataset", "ImageSplit"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ineqbench.data import DATASETS
-from ineqbench.data.base import ImageSplit
+from ineqbench.data.base import ImageDataset, ImageSplit
 from ineqbench.io import read_npz, write_json, write_npz, write_parquet
 from ineqbench.provenance import provenance
 
@@ -37,6 +37,20 @@ def draw_pool(n_test: int, pool_size: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(n_test)[:pool_size]
 
 
+def pixel_statistics(dataset: ImageDataset) -> tuple[list[float], list[float], str]:
+    """Per-channel mean and std in [0, 1] pixels, and where they came from.
+
+    From the train split when it has images; an empty train split (fetched ImageNet models are never
+    trained here) would give NaN, so the builder's meta["mean"]/["std"] stand in.
+    """
+    if len(dataset.train):
+        pixels = dataset.train.as_float()
+        return pixels.mean(axis=(0, 2, 3)).tolist(), pixels.std(axis=(0, 2, 3)).tolist(), "train split"
+    if "mean" not in dataset.meta or "std" not in dataset.meta:
+        raise ValueError("the train split is empty and the builder's meta has no mean/std to normalise with")
+    return ([float(v) for v in dataset.meta["mean"]], [float(v) for v in dataset.meta["std"]], "builder meta")
+
+
 def prepare_dataset(*, builder: str, options: dict, pool_size: int, seed: int,
                     train_path: str, test_path: str, pool_path: str, info_path: str) -> None:
     dataset = DATASETS.get(builder).build(**options)
@@ -48,6 +62,7 @@ def prepare_dataset(*, builder: str, options: dict, pool_size: int, seed: int,
         "test_index": test_index,
         "label": dataset.test.labels[test_index],
     })
+    mean, std, normalisation = pixel_statistics(dataset)
     settings = {"builder": builder, "options": options, "pool_size": pool_size}
     write_parquet(pool_path, pool, provenance(settings, seed=seed))
     write_json(info_path, {
@@ -56,8 +71,9 @@ def prepare_dataset(*, builder: str, options: dict, pool_size: int, seed: int,
         "n_train": len(dataset.train),
         "n_test": len(dataset.test),
         "has_masks": dataset.test.masks is not None,
-        "train_pixel_mean": (dataset.train.as_float().mean(axis=(0, 2, 3))).tolist(),
-        "train_pixel_std": (dataset.train.as_float().std(axis=(0, 2, 3))).tolist(),
+        "train_pixel_mean": mean,
+        "train_pixel_std": std,
+        "normalisation": normalisation,
         "meta": dataset.meta,
         "provenance": provenance(settings, seed=seed),
     })
