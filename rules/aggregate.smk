@@ -187,3 +187,18 @@ rule aggregate_transfer:
         pairs=transfer_pairs_of_dataset,
     script:
         "../workflow_scripts/aggregate_transfer.py"
+
+
+rule compare_with_paper:
+    input:
+        unpack(paper_comparison_tables),
+    output:
+        csv="results/{dataset}/tables/paper_comparison.csv",
+        md=report("results/{dataset}/tables/paper_comparison.md", caption="../report/paper_comparison.rst",
+                  category="Paper vs this run", subcategory="{dataset}"),
+    log:
+        "results/{dataset}/logs/compare_with_paper.log",
+    params:
+        paper_dataset=paper_dataset_of,
+    script:
+        "../workflow_scripts/compare_with_paper.py"

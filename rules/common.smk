@@ -5,6 +5,7 @@ import re
 import sys
 
 from ineqbench.config import ConfigError, load_experiment
+from ineqbench.data import DATASETS as DATASET_BUILDERS
 from ineqbench.models.sources import SOURCES
 
 try:
@@ -111,6 +112,24 @@ def transfers_of_method(wildcards):
             for s, t in EXP.attacks.transfer_pairs[wildcards.dataset]]
 
 
+def paper_comparison_tables(wildcards):
+    """The run's tables that can hold a number of Duan et al.: Table 1 and 2 are IG (the `ig` preset
+    is the paper's IG), Table 3 the ablation, the clean accuracies of the robust-models-transfer README.
+    Named inputs, so the job knows which table is which."""
+    tables = {"ablation": f"results/{wildcards.dataset}/tables/ablation.csv",
+              "models": f"results/{wildcards.dataset}/tables/models.csv"}
+    if "ig" in METHODS:
+        tables["gini_ig"] = f"results/{wildcards.dataset}/tables/gini_ig.csv"
+    if "ig" in ATTACK_METHODS:
+        tables["occlusion_ig"] = f"results/{wildcards.dataset}/tables/occlusion_ig.csv"
+        tables["noise_ig"] = f"results/{wildcards.dataset}/tables/noise_ig.csv"
+    return tables
+
+
+def paper_dataset_of(wildcards):
+    return DATASET_BUILDERS.get(EXP.datasets[wildcards.dataset].builder).paper_dataset
+
+
 def all_targets(wildcards):
     targets = []
     for dataset in DATASETS:
@@ -123,5 +142,6 @@ def all_targets(wildcards):
                         f"results/{dataset}/tables/occlusion_{method}.md",
                         f"results/{dataset}/figures/occlusion_examples_{method}.png"]
         targets.append(f"results/{dataset}/tables/ablation.md")
+        targets.append(f"results/{dataset}/tables/paper_comparison.md")
         targets += [f"results/{dataset}/tables/transfer_{method}.md" for method in EXP.attacks.transfer_methods]
     return targets

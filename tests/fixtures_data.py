@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,11 @@ def _dump(path: Path, obj: dict) -> None:
         pickle.dump(obj, f, protocol=3)
 
 
-def write_cifar10_batches(root: str | Path, n_per_batch: int = 4, seed: int = 0) -> Path:
+def write_cifar10_batches(root: str | Path, n_per_batch: int = 4, seed: int = 0,
+                          pixels: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> Path:
     """Write `root/cifar-10-batches-py/` with `n_per_batch` random images in each of the five train
-    batches and the test batch; return that folder.
+    batches and the test batch; return that folder. `pixels(labels, rng)` may draw the images
+    (uint8 (N, 3, 32, 32)) instead, e.g. a class-dependent picture that models can learn quickly.
 
     Each batch is a dict with the real keys: b'data' uint8 (N, 3072), each row the 1024 red, 1024 green
     and 1024 blue values of a 32x32 image, row-major; b'labels' a list of ints in 0..9; b'batch_label';
@@ -48,7 +51,8 @@ def write_cifar10_batches(root: str | Path, n_per_batch: int = 4, seed: int = 0)
         _dump(folder / name, {
             b"batch_label": batch_label.encode(),
             b"labels": [int(v) for v in labels],
-            b"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8),
+            b"data": (rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8) if pixels is None
+                      else pixels(labels, rng).reshape(n_per_batch, 3072)),
             b"filenames": [f"{CIFAR10_CLASSES[v]}_s_{k:06d}.png".encode() for k, v in enumerate(labels)],
         })
     _dump(folder / "batches.meta", {

@@ -42,6 +42,7 @@ def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     assert counts["attack_noise"] == counts["attack_occlusion"] == n_models * n_attacked
     assert counts["aggregate_noise"] == counts["aggregate_occlusion"] == counts["plot_occlusion_examples"] == n_attacked
     assert counts["aggregate_ablation"] == 1 and counts["aggregate_transfer"] == len(exp.attacks.transfer_methods)
+    assert counts["compare_with_paper"] == 1
     n_pairs = len(exp.attacks.transfer_pairs["synthetic_shapes"])
     assert n_pairs == 4 and counts["transfer_attacks"] == n_pairs * len(exp.attacks.transfer_methods)
 

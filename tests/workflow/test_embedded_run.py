@@ -146,7 +146,7 @@ def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, defau
         "select_images": 1, "aggregate_models": 1, "aggregate_gini": n_methods,
         "plot_attribution_maps": n_methods, "aggregate_noise": n_methods, "aggregate_occlusion": n_methods,
         "plot_occlusion_examples": n_methods, "aggregate_ablation": 1, "aggregate_transfer": 1,
-        "all": 1, "total": 7 + 9 * n_methods,
+        "compare_with_paper": 1, "all": 1, "total": 8 + 9 * n_methods,
     }
     for line in out.splitlines():
         if line.strip().startswith("wildcards:") and "model=" in line:
@@ -164,4 +164,4 @@ def test_changing_n_images_reruns_only_the_selection_and_aggregates(run_dir, def
     counts = job_counts(out)
     assert set(counts) == {"select_images", "aggregate_gini", "plot_attribution_maps", "aggregate_noise",
                            "aggregate_occlusion", "plot_occlusion_examples", "aggregate_ablation",
-                           "aggregate_transfer", "all", "total"}, counts
+                           "aggregate_transfer", "compare_with_paper", "all", "total"}, counts

@@ -16,6 +16,7 @@ class DatasetBuilder:
     build: Callable[..., ImageDataset]
     image_size: Callable[[dict], int]  # from the options alone, so the config can be checked early
     description: str
+    paper_dataset: str | None = None  # the data set of Duan et al. it stands for (reporting puts the paper beside it)
 
 
 DATASETS: Registry[DatasetBuilder] = Registry("dataset builder")
@@ -33,11 +34,13 @@ DATASETS.add("cifar10", DatasetBuilder(
     build=cifar10.build,
     image_size=lambda options: cifar10.IMAGE_SIZE,
     description="CIFAR-10 from the python batch files (restricted unpickler); optional first n_train/n_test",
+    paper_dataset="cifar10",
 ))
 DATASETS.add("imagenet_folder", DatasetBuilder(
     build=imagenet_folder.build,
     image_size=imagenet_folder.image_size_of,  # image_size option (224) or the timm data config's input size
     description="ImageNet val in ImageFolder layout + class index JSON; resize/center-crop; empty train split",
+    paper_dataset="imagenet",
 ))
 
 __all__ = ["DATASETS", "DatasetBuilder", "ImageDataset", "ImageSplit"]

@@ -1,0 +1,91 @@
+"""config/paper_cifar10.yaml, end to end, on a tiny data set in the real CIFAR-10 python-batch format
+(found through CIFAR10_ROOT, as the config's comments say), every model of the config trained by the
+workflow's own trainer.
+
+What the test changes, and why: the recipes' length (3 epochs of 200 images, PGD-1, a learning rate that
+converges in 3 epochs, on a 2-core CPU instead of 100 epochs on a GPU), the image counts, and only IG
+(every method runs in the embedded default). The images are one flat colour per class plus noise, so
+ten models of two real architectures learn them in seconds and agree on enough test images for the
+"correct for all models" selection. Everything else is the shipped config.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ineqbench.config import load_experiment
+from ineqbench.io import read_json
+from tests.conftest import ROOT, make_workdir, run_snakemake
+from tests.fixtures_data import write_cifar10_batches
+
+pytestmark = pytest.mark.workflow
+DATASET = "cifar10"
+PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+                    [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212]])
+
+
+def flat_colour_per_class(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    base = PALETTE[labels][:, :, None, None] * np.ones((1, 1, 32, 32))
+    return np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def paper_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("paper_cifar10")
+    write_cifar10_batches(tmp / "cifar", n_per_batch=40, seed=0, pixels=flat_colour_per_class)
+    config = yaml.safe_load((ROOT / "config" / "paper_cifar10.yaml").read_text())
+    run_config = copy.deepcopy(config)
+    run_config["datasets"][DATASET].update(pool_size=16, n_images=4, eval_images=8, eval_pgd_steps=2)
+    for recipe in run_config["recipes"].values():
+        recipe.update(epochs=3, batch_size=25, lr=0.02, pgd_steps=1, eps_warmup_epochs=1)
+    run_config["attribution"].update(methods=["ig"], batch_size=8)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CIFAR10_ROOT", str(tmp / "cifar"))
+        experiment = load_experiment(run_config)
+        (tmp / "work").mkdir()
+        workdir = make_workdir(tmp / "work", run_config)
+        run_snakemake(workdir, "--cores", "2", "--profile", "profiles/local")
+    return workdir, experiment
+
+
+def test_the_config_is_the_papers_cifar_setting(monkeypatch):
+    monkeypatch.setenv("CIFAR10_ROOT", "/data/cifar10")
+    experiment = load_experiment(yaml.safe_load((ROOT / "config" / "paper_cifar10.yaml").read_text()))
+    assert sorted(experiment.models) == sorted(f"{a}-{t}-s0" for a in ("resnet18", "densenet121")
+                                               for t in ("std", "linf1", "linf2", "linf4", "linf8"))
+    assert {m.arch for m in experiment.models.values()} == {"cifar_resnet18", "cifar_densenet121"}
+    data = experiment.datasets[DATASET]
+    assert (data.n_images, data.region_size, experiment.methods["ig"].params["n_steps"]) == (1000, 4, 20)
+
+
+def test_every_model_is_trained_and_the_robust_ones_are_more_robust(paper_run):
+    workdir, experiment = paper_run
+    models = pd.read_csv(workdir / f"results/{DATASET}/tables/models.csv")
+    assert set(models["model"]) == set(experiment.models)
+    assert (models["clean_accuracy"] >= 0.6).all(), models[["model", "clean_accuracy"]]
+    card = read_json(workdir / f"results/{DATASET}/models/resnet18-linf8-s0.json")
+    assert card["recipe"]["optimizer"] == "sgd" and card["spec"]["arch"] == "cifar_resnet18"
+
+
+def test_tables_and_the_paper_side_by_side(paper_run):
+    workdir, experiment = paper_run
+    selection = read_json(workdir / f"results/{DATASET}/tables/selection.json")
+    assert selection["n"] >= 2
+    gini = pd.read_csv(workdir / f"results/{DATASET}/tables/gini_ig.csv")
+    rows = gini[(gini["transform"] == "abs") & (gini["scope"] == "global")]
+    assert set(rows["models"]) == set(experiment.models)
+    comparison = pd.read_csv(workdir / f"results/{DATASET}/tables/paper_comparison.csv")
+    table1 = comparison[comparison["table"] == "Table 1"]
+    # every model has its global and regional Table 1 cell: 2 architectures x 5 trainings x 2 scopes
+    assert len(table1) == 20, table1
+    assert set(table1["arch"]) == {"ResNet18", "DenseNet"}
+    cell = table1[(table1["arch"] == "ResNet18") & (table1["epsilon_255"] == 8) & (table1["metric"] == "gini_global")]
+    assert cell["paper"].item() == pytest.approx(0.73)
+    assert cell["this_run"].item() == pytest.approx(
+        rows[rows["models"] == "resnet18-linf8-s0"]["mean"].item())
+    assert "Duan et al." in (workdir / f"results/{DATASET}/tables/paper_comparison.md").read_text()
