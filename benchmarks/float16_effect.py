@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ineqbench.attribution.compute import load_attributions
+from ineqbench.attribution.cache import load_attributions
 from ineqbench.inequality.gini import global_gini, regional_gini
 
 
@@ -28,7 +28,7 @@ def topk_overlap(a: np.ndarray, b: np.ndarray, fraction: float) -> np.ndarray:
 def main(folder: str, region: int = 4) -> None:
     rows = []
     for path in sorted(Path(folder).glob("*/*.npz")):
-        maps, _, _ = load_attributions(str(path))
+        maps = load_attributions(path)[0].to_array()
         half = maps.astype(np.float16).astype(np.float32)
         a32, a16 = torch.from_numpy(np.abs(maps)), torch.from_numpy(np.abs(half))
         dg = (global_gini(a32)[0] - global_gini(a16)[0]).abs().numpy()

@@ -20,7 +20,7 @@ import torch
 from ineqbench.attacks.noise import NoiseSettings, apply_noise, budget_count, noise_seed, plan_noise
 from ineqbench.attacks.occlusion import (COLOURS, LOOP_ORDERS, Budget, OcclusionSettings, centres_of, coverage,
                                          occlusion_mask, rebuild_occluded, search_batched)
-from ineqbench.attribution.compute import load_attributions
+from ineqbench.attribution.cache import AttributionMaps, load_attributions
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
 from ineqbench.io import write_parquet
@@ -33,13 +33,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AttackInputs:
-    """One model's correctly classified pool images with their cached attribution maps."""
+    """One model's correctly classified pool images with their cached attribution maps.
+
+    `maps` is the cache's lazy view of those images' maps: each batch reads its own rows (float32), so
+    the maps are never all in memory."""
 
     model: torch.nn.Module
     pool_index: np.ndarray
     images: np.ndarray  # uint8 (N, C, H, W)
     labels: np.ndarray
-    maps: np.ndarray  # float32 (N, C, H, W)
+    maps: AttributionMaps | np.ndarray  # (N, C, H, W), rows read as float32
     device: torch.device
 
     def batches(self, size: int) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -63,7 +66,7 @@ def load_attack_inputs(weights_path: str, card_path: str, attributions_path: str
         keep = logits_of(model, split.images, split.labels, device).argmax(1) == split.labels
         log.info("%d of %d pool images correctly classified: attacking those", keep.sum(), len(keep))
     return AttackInputs(model, pool["pool_index"].to_numpy()[keep], split.images[keep], split.labels[keep],
-                        maps[keep], device)
+                        maps.select(keep), device)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

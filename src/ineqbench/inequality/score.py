@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attribution.compute import load_attributions
+from ineqbench.attribution.cache import AttributionMaps, load_attributions
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.inequality.gini import global_gini, regional_gini
 from ineqbench.inequality.transforms import TRANSFORMS
@@ -27,25 +27,27 @@ def mass_in_mask(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, inside / total.clamp_min(1e-300), torch.full_like(total, float("nan")))
 
 
-def score_maps(maps: np.ndarray, masks: np.ndarray | None, transforms: list[str], region_size: int,
-               batch_size: int = 256) -> pd.DataFrame:
-    """Per-image scores of `maps` (N, C, H, W) under each transform, in a long frame."""
-    frames = []
-    for name in transforms:
-        transform = TRANSFORMS.get(name)
-        columns: dict[str, list[np.ndarray]] = {"gini_global": [], "gini_regional": [], "mass_in_mask": [],
-                                                 "zero_mass": []}
-        for start in range(0, len(maps), batch_size):
-            a = transform(torch.from_numpy(maps[start : start + batch_size]))
+def score_maps(maps: np.ndarray | AttributionMaps, masks: np.ndarray | None, transforms: list[str],
+               region_size: int, batch_size: int = 256) -> pd.DataFrame:
+    """Per-image scores of `maps` (N, C, H, W) under each transform, in a long frame (transform-major).
+
+    Each batch of maps is read once and scored under every transform, so a memory-mapped cache is
+    streamed through in one pass with one batch in memory."""
+    keys = ("gini_global", "gini_regional", "mass_in_mask", "zero_mass")
+    columns: dict[str, dict[str, list[np.ndarray]]] = {t: {k: [] for k in keys} for t in transforms}
+    for start in range(0, len(maps), batch_size):
+        batch = torch.from_numpy(maps[start : start + batch_size])
+        mask = torch.from_numpy(masks[start : start + batch_size]) if masks is not None else None
+        for name in transforms:
+            a = TRANSFORMS.get(name)(batch)
             g, zero = global_gini(a)
             r, _ = regional_gini(a, region_size)
-            columns["gini_global"].append(g.numpy())
-            columns["gini_regional"].append(r.numpy())
-            columns["zero_mass"].append(zero.numpy())
-            share = (mass_in_mask(a, torch.from_numpy(masks[start : start + batch_size])).numpy()
-                     if masks is not None else np.full(len(a), np.nan))
-            columns["mass_in_mask"].append(share)
-        frame = pd.DataFrame({k: np.concatenate(v) for k, v in columns.items()})
+            share = mass_in_mask(a, mask).numpy() if mask is not None else np.full(len(a), np.nan)
+            for key, value in zip(keys, (g.numpy(), r.numpy(), share, zero.numpy())):
+                columns[name][key].append(value)
+    frames = []
+    for name in transforms:
+        frame = pd.DataFrame({k: np.concatenate(v) if v else np.empty(0) for k, v in columns[name].items()})
         frame.insert(0, "transform", name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

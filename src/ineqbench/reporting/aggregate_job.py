@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ineqbench.attribution.compute import load_attributions
+from ineqbench.attribution.cache import load_attributions
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.io import read_json, write_json, write_parquet, write_text
 from ineqbench.models.spec import ModelSpec

@@ -14,7 +14,7 @@ import torch
 
 from ineqbench.attacks.noise import NOISE_TYPES
 from ineqbench.attacks.occlusion import Budget, OcclusionSettings, rebuild_occluded
-from ineqbench.attribution.compute import load_attributions
+from ineqbench.attribution.cache import load_attributions
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.io import read_json, read_parquet_metadata, write_text
 from ineqbench.models.spec import standard_and_strongest
