@@ -249,7 +249,10 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
             raise ConfigError(f"datasets/{name}/eval_epsilons: {err}") from None
         if d["n_images"] > d["pool_size"]:
             raise ConfigError(f"datasets/{name}: n_images {d['n_images']} exceeds pool_size {d['pool_size']}")
-        image_size = DATASETS.get(d["builder"]).image_size(d["options"])
+        try:
+            image_size = DATASETS.get(d["builder"]).image_size(d["options"])
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise ConfigError(f"datasets/{name}/options: {err}") from None
         if image_size % d["region_size"]:
             raise ConfigError(f"datasets/{name}/region_size {d['region_size']} does not divide the image size "
                               f"{image_size}; valid: divisors of {image_size}")

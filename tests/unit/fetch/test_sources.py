@@ -126,7 +126,7 @@ def test_robustbench_file_placed_or_served(tmp_path, info, network, style):
     placed = tmp_path / "downloads" / "robustbench" / "cifar10" / "Linf" / "Someone2020Robust.pt"
     placed.parent.mkdir(parents=True)
     torch.save(obj, placed)
-    loaded, record = fetch(tmp_path, info, arch="resnet18", source="robustbench", epsilon="8/255",
+    loaded, record = fetch(tmp_path, info, arch="resnet18", source="robustbench", epsilon=8 / 255,
                            source_options=options)
     same_logits(loaded, network, mean, std)
     assert record["fetch"]["layout"] == "robustbench"
@@ -138,7 +138,7 @@ def test_robustbench_file_placed_or_served(tmp_path, info, network, style):
         placed.unlink()
         for leftover in placed.parent.glob("*.safetensors"):
             leftover.unlink()
-        loaded, _ = fetch(served, info, arch="resnet18", source="robustbench", epsilon="8/255",
+        loaded, _ = fetch(served, info, arch="resnet18", source="robustbench", epsilon=8 / 255,
                           source_options={**options, "url": server.url("rb.pt")})
     same_logits(loaded, network, mean, std)
 
@@ -255,3 +255,24 @@ def _config(default_config: dict, **model) -> dict:
 def test_unpublished_or_incomplete_sources_fail_when_the_config_loads(default_config, model, message):
     with pytest.raises(ConfigError, match=message):
         load_experiment(_config(default_config, **model))
+
+
+def test_html_page_instead_of_a_checkpoint_fails_the_fetch_and_writes_nothing(tmp_path, info):
+    """RobustBench's failure mode: a Google Drive quota page saved as the .pt file."""
+    options = {"name": "Someone2020Robust", "dataset": "cifar10", "threat_model": "Linf"}
+    with LoopbackServer() as server:
+        server.add("rb.pt", b"", mode="html")
+        with pytest.raises(DownloadError, match="HTML page"):
+            fetch(tmp_path, info, arch="resnet18", source="robustbench",
+                  source_options={**options, "url": server.url("rb.pt")})
+    assert not (tmp_path / "out").exists()
+    assert not list((tmp_path / "downloads").rglob("*.pt"))
+
+
+def test_offline_fetch_names_the_file_to_place_and_where(tmp_path, info, monkeypatch):
+    monkeypatch.setenv("INEQBENCH_OFFLINE", "1")
+    with pytest.raises(DownloadError, match="resnet50_linf_eps8.0.ckpt") as error:
+        fetch(tmp_path, info, arch="resnet50", source="robust_models_transfer", epsilon=8 / 255)
+    message = str(error.value)
+    assert str(tmp_path / "downloads" / "robust_models_transfer") in message
+    assert "huggingface.co/madrylab/robust-imagenet-models" in message
