@@ -9,4 +9,5 @@ with job_logging(sm.log[0]):
     attribute_job(weights_path=sm.input.weights, card_path=sm.input.card, test_path=sm.input.test,
                   pool_path=sm.input.pool, method=sm.params.method, seed=sm.params.seed,
                   batch_size=options["batch_size"], internal_batch_size=options["internal_batch_size"],
-                  dtype=options["dtype"], out_path=sm.output[0], threads=sm.threads)
+                  dtype=options["dtype"], shard_images=options["shard_images"], out_path=sm.output[0],
+                  threads=sm.threads)

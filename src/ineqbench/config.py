@@ -306,7 +306,8 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     return Experiment(
         seed=raw["seed"], datasets=datasets, models=models, recipes=recipes, methods=methods,
         transforms=tuple(raw["inequality"]["transforms"]),
-        attribution_options={k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype")},
+        attribution_options={k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype",
+                                                                "shard_images")},
         attacks=attacks, report=raw["report"], fetch=raw["fetch"], raw=raw,
     )
 
