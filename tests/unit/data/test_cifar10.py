@@ -66,20 +66,32 @@ def test_missing_folder_names_the_path_files_and_remedy(tmp_path):
             "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz there") in message
 
 
-def test_download_hands_over_to_torchvision(tmp_path, monkeypatch):
+def test_download_is_torchvisions_real_download_from_a_loopback_server(tmp_path, monkeypatch):
+    """torchvision's own CIFAR-10 download (URL, md5 check, extraction), pointed at a tar.gz of tiny
+    batches served from 127.0.0.1 instead of www.cs.toronto.edu."""
+    import hashlib
+    import tarfile
+
     import torchvision
 
-    calls = []
+    from tests.loopback import LoopbackServer
 
-    def fake_cifar10(root, train=True, download=False):
-        calls.append((root, download))
-        write_cifar10_batches(root, n_per_batch=2, seed=1)
-
-    monkeypatch.setattr(torchvision.datasets, "CIFAR10", fake_cifar10)
-    dataset = cifar10.build(root=str(tmp_path), download=True)
-    assert calls == [(str(tmp_path), True)] and len(dataset.train) == 10
-    cifar10.build(root=str(tmp_path), download=True)  # present now: no second download
-    assert len(calls) == 1
+    write_cifar10_batches(tmp_path / "src", n_per_batch=2, seed=1)
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    payload = archive.read_bytes()
+    cls = torchvision.datasets.CIFAR10
+    monkeypatch.setattr(cls, "tgz_md5", hashlib.md5(payload).hexdigest())  # torchvision checks the archive
+    root = tmp_path / "data"
+    with LoopbackServer() as server:
+        monkeypatch.setattr(cls, "url", server.add("cifar-10-python.tar.gz", payload))
+        dataset = cifar10.build(root=str(root), download=True)
+        assert len(dataset.train) == 10 and len(dataset.test) == 2
+        assert {path for path, _ in server.requests} == {"cifar-10-python.tar.gz"}
+        requests = len(server.requests)  # torchvision resolves redirects with a first request
+        cifar10.build(root=str(root), download=True)  # present now: no second download
+        assert len(server.requests) == requests
 
 
 def test_numpy1_globals_of_the_real_files_are_allowed(tmp_path):
