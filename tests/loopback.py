@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,6 +39,7 @@ class _Route:
     mode: str
     drop_after: int | None
     times: int
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers (e.g. X-Repo-Commit)
     served: int = 0  # GET requests answered so far, for "drop_once"
 
 
@@ -87,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _ranged(self, route: _Route, body: bool, drop_after: int | None = None) -> None:
         """The whole file, or the requested range as 206; optionally cut after `drop_after` bytes."""
         data, n = route.data, len(route.data)
-        headers = {"Accept-Ranges": "bytes", "ETag": f'"{hashlib.sha256(data).hexdigest()}"'}
+        headers = {"Accept-Ranges": "bytes", "ETag": f'"{hashlib.sha256(data).hexdigest()}"', **route.headers}
         match = _RANGE.match(self.headers.get("Range") or "")
         if not match:
             return self._send(200, data, route.content_type, body=body, extra=headers, drop_after=drop_after)
@@ -174,13 +175,14 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def add(self, path: str, data: bytes, *, content_type: str = "application/octet-stream", mode: str = "ok",
-            drop_after: int | None = None, times: int = 1) -> str:
-        """Serve `data` at `path` (replacing any earlier registration) in `mode`; return its URL."""
+            drop_after: int | None = None, times: int = 1, headers: dict[str, str] | None = None) -> str:
+        """Serve `data` at `path` (replacing any earlier registration) in `mode`; return its URL.
+        `headers` are sent with every answer of the ok, truncate and drop_once modes."""
         name, _, code = mode.partition(":")
         if not (name in MODES and not code) and not (name == "status" and code.isdigit()):
             raise ValueError(f"unknown mode {mode!r}; use one of {sorted(MODES)} or 'status:<code>'")
         with self._lock:
-            self._routes[path.lstrip("/")] = _Route(data, content_type, mode, drop_after, times)
+            self._routes[path.lstrip("/")] = _Route(data, content_type, mode, drop_after, times, dict(headers or {}))
         return self.url(path)
 
     def add_tree(self, prefix: str, root_dir: str | Path) -> list[str]:

@@ -194,43 +194,74 @@ def test_wrong_architecture_is_reported_with_the_differences(tmp_path, info, net
         fetch(tmp_path, info, arch="resnet34", source="file", source_options={"path": str(path)})
 
 
-def test_timm_hub_reads_a_prefilled_cache_offline(tmp_path, network):
-    """The hub path with HF_HUB_OFFLINE=1: weights placed in the Hugging Face cache layout
-    (models--timm--<name>/refs/main + snapshots/<commit>/model.safetensors) load through timm."""
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    repo = tmp_path / "hub" / "models--timm--resnet18.tv_in1k"
-    snapshot = repo / "snapshots" / commit
-    snapshot.mkdir(parents=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
-    torch.manual_seed(2)
-    source = timm.create_model("resnet18", num_classes=1000).eval()
-    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(snapshot / "model.safetensors"))
-    info = tmp_path / "dataset.json"
-    write_json(info, {"class_names": [str(i) for i in range(1000)], "image_shape": [3, 32, 32],
-                      "train_pixel_mean": [0.5] * 3, "train_pixel_std": [0.25] * 3})
-    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    torch.save(x, tmp_path / "x.pt")
-    script = f"""
-import torch
-from tests.unit.fetch.test_sources import fetch
+HUB_SCRIPT = """
+import sys, torch
 from pathlib import Path
-loaded, record = fetch(Path({str(tmp_path)!r}), Path({str(info)!r}), arch="resnet18.tv_in1k", source="timm_hub")
+from tests.unit.fetch.test_sources import fetch
+tmp, info, out = map(Path, sys.argv[1:4])
+loaded, record = fetch(tmp, info, arch="resnet18.tv_in1k", source="timm_hub")
 assert record["fetch"]["hf_hub_id"] == "timm/resnet18.tv_in1k", record["fetch"]
 with torch.no_grad():
-    torch.save(loaded(torch.load({str(tmp_path / 'x.pt')!r})), {str(tmp_path / 'y.pt')!r})
+    torch.save(loaded(torch.load(tmp / "x.pt")), out)
 """
-    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+
+
+def _hub_fetch(tmp: Path, env: dict, out: Path) -> subprocess.CompletedProcess:
+    """The fetch in a fresh interpreter: huggingface_hub reads HF_* variables when it is imported."""
+    info = tmp / "dataset.json"
+    write_json(info, {"class_names": [str(i) for i in range(1000)], "image_shape": [3, 32, 32],
+                      "train_pixel_mean": [0.5] * 3, "train_pixel_std": [0.25] * 3})
     root = Path(__file__).resolve().parents[3]
-    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    return subprocess.run([sys.executable, "-c", HUB_SCRIPT, str(tmp), str(info), str(out)], env=env, cwd=root,
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def hub_weights(tmp_path_factory) -> tuple[Path, torch.nn.Module, torch.Tensor]:
+    tmp = tmp_path_factory.mktemp("hub")
+    torch.manual_seed(2)
+    source = timm.create_model("resnet18", num_classes=1000).eval()
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(tmp / "model.safetensors"))
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    torch.save(x, tmp / "x.pt")
     mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     with torch.no_grad():
-        torch.testing.assert_close(torch.load(tmp_path / "y.pt"), source((x - mean) / std), rtol=0, atol=1e-5)
+        expected = source((x - mean) / std)
+    return tmp, source, expected
 
-    # an empty cache offline: a clear message naming the weights and the command to pre-fetch them
-    env["HF_HUB_CACHE"] = str(tmp_path / "empty")
-    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True)
+
+def test_timm_hub_downloads_through_huggingface_hub_from_the_endpoint(tmp_path, hub_weights):
+    """HF_ENDPOINT at the loopback server: huggingface_hub's own protocol (HEAD for the commit and
+    ETag, then GET) fills an empty cache; a second run with HF_HUB_OFFLINE=1 needs only that cache."""
+    weights_dir, _, expected = hub_weights
+    (tmp_path / "x.pt").write_bytes((weights_dir / "x.pt").read_bytes())
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    cache = tmp_path / "hub"
+    with LoopbackServer() as server:
+        server.add("timm/resnet18.tv_in1k/resolve/main/model.safetensors",
+                   (weights_dir / "model.safetensors").read_bytes(), headers={"X-Repo-Commit": commit})
+        env = {"HF_ENDPOINT": server.url("").rstrip("/"), "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": None,
+               "HF_HUB_DISABLE_XET": "1"}
+        result = _hub_fetch(tmp_path, env, tmp_path / "y.pt")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert any(path.endswith("model.safetensors") for path, _ in server.requests)
+    torch.testing.assert_close(torch.load(tmp_path / "y.pt"), expected, rtol=0, atol=1e-5)
+    assert (cache / "models--timm--resnet18.tv_in1k" / "snapshots" / commit / "model.safetensors").exists()
+
+    # the server is gone: offline, the cache the first run filled is enough
+    offline = {**env, "HF_HUB_OFFLINE": "1"}
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "x.pt").write_bytes((weights_dir / "x.pt").read_bytes())
+    result = _hub_fetch(tmp_path / "again", offline, tmp_path / "y2.pt")
+    assert result.returncode == 0, result.stderr[-3000:]
+    torch.testing.assert_close(torch.load(tmp_path / "y2.pt"), expected, rtol=0, atol=1e-5)
+
+
+def test_timm_hub_offline_with_an_empty_cache_says_how_to_prefetch(tmp_path, hub_weights):
+    weights_dir, _, _ = hub_weights
+    (tmp_path / "x.pt").write_bytes((weights_dir / "x.pt").read_bytes())
+    result = _hub_fetch(tmp_path, {"HF_HUB_CACHE": str(tmp_path / "empty"), "HF_HUB_OFFLINE": "1"}, tmp_path / "y.pt")
     assert result.returncode != 0
     assert "not in the Hugging Face cache" in result.stderr and "timm.create_model('resnet18.tv_in1k'" in result.stderr
 
