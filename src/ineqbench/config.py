@@ -157,18 +157,37 @@ def _expand_env(value: Any, where: str) -> Any:
     return expanded
 
 
+def _grid_archs(row: dict) -> list[str]:
+    """The row's architecture, or every timm name its fnmatch pattern matches (`convnext_*.fb_in1k`):
+    pretrained `arch.tag` names for the timm hub, architecture names otherwise."""
+    arch = row["arch"]
+    if not any(c in arch for c in "*?["):
+        return [arch]
+    import timm
+
+    matches = sorted(timm.list_pretrained(arch) if row["source"] == "timm_hub" else timm.list_models(arch))
+    if not matches:
+        raise ValueError(f"arch pattern {arch!r} matches no timm {'pretrained weights' if row['source'] == 'timm_hub' else 'model'}"
+                         " (see timm.list_models(pattern, pretrained=True))")
+    if row["name"]:
+        raise ValueError(f"arch pattern {arch!r} expands to {len(matches)} architectures: leave `name` empty, the "
+                         "ids start with each architecture's name")
+    return matches
+
+
 def _expand_grid(rows: list[dict]) -> list[dict]:
     entries = []
     for row in rows:
-        for eps in row["epsilons"]:
-            for seed in row["seeds"]:
-                value = parse_epsilon(eps, row["norm"])
-                entries.append({
-                    "id": default_model_id(row["name"] or row["arch"], row["norm"], value, seed),
-                    "dataset": row["dataset"], "arch": row["arch"], "source": row["source"],
-                    "norm": row["norm"], "epsilon": value, "seed": seed, "recipe": row["recipe"],
-                    "arch_kwargs": row["arch_kwargs"], "source_options": row["source_options"],
-                })
+        for arch in _grid_archs(row):
+            for eps in row["epsilons"]:
+                for seed in row["seeds"]:
+                    value = parse_epsilon(eps, row["norm"])
+                    entries.append({
+                        "id": default_model_id(row["name"] or arch, row["norm"], value, seed),
+                        "dataset": row["dataset"], "arch": arch, "source": row["source"],
+                        "norm": row["norm"], "epsilon": value, "seed": seed, "recipe": row["recipe"],
+                        "arch_kwargs": row["arch_kwargs"], "source_options": row["source_options"],
+                    })
     return entries
 
 

@@ -133,3 +133,17 @@ def test_unset_environment_variable_in_a_data_path_fails_when_the_config_loads(m
 def test_grid_row_name_prefixes_the_ids(config):
     config["model_grid"][0]["name"] = "shapes_resnet"
     assert "shapes_resnet-std-s0" in load_experiment(config).models
+
+
+def test_an_arch_pattern_expands_to_every_matching_timm_name(config):
+    config["model_grid"] = [{"dataset": "synthetic_shapes", "arch": "convnext_*.fb_in1k", "source": "timm_hub",
+                             "epsilons": [0]}]
+    config["attacks"]["transfer"] = {"pairs": []}
+    exp = load_experiment(config)
+    assert sorted(exp.models) == [f"convnext_{s}.fb_in1k-std-s0" for s in ("base", "large", "small", "tiny")]
+    config["model_grid"][0]["arch"] = "convnext_*.no_such_tag"
+    with pytest.raises(ConfigError, match="matches no timm pretrained weights"):
+        load_experiment(config)
+    config["model_grid"][0].update(arch="convnext_*.fb_in1k", name="convnext")
+    with pytest.raises(ConfigError, match="leave `name` empty"):
+        load_experiment(config)
