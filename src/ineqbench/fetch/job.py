@@ -23,7 +23,7 @@ from ineqbench.models.architectures import build_classifier
 from ineqbench.models.checkpoint import load_model, save_checkpoint
 from ineqbench.models.sources import SOURCES
 from ineqbench.models.spec import ModelSpec
-from ineqbench.models.train_job import evaluate_classifier
+from ineqbench.models.train_job import evaluate_model_card
 from ineqbench.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,8 @@ def evaluate_model_job(*, weights_path: str, record_path: str, test_path: str, e
     record = read_json(record_path)
     spec = ModelSpec(**record["spec"])
     model = load_model(weights_path, record_path, device)
-    own = {spec.epsilon} if spec.norm == "linf" and not spec.is_standard else set()
-    metrics = evaluate_classifier(model, test_path, eval_epsilons=sorted(set(eval_epsilons) | own),
-                                  pgd_steps=eval_pgd_steps, eval_images=eval_images, seed=spec.seed, device=device)
+    metrics = evaluate_model_card(model, spec, test_path, eval_epsilons=eval_epsilons, pgd_steps=eval_pgd_steps,
+                                  eval_images=eval_images, device=device)
     log.info("%s: clean accuracy %.4f on %s", spec.id, metrics["clean_accuracy"], device)
     write_json(card_path, {**record, **metrics, "device": str(device),
                            "weights_sha256": sha256_file(weights_path)})

@@ -34,6 +34,14 @@ def evaluate_classifier(model, test_path: str, *, eval_epsilons: list[float], pg
     return result
 
 
+def evaluate_model_card(model, spec: ModelSpec, test_path: str, *, eval_epsilons: list[float], pgd_steps: int,
+                        eval_images: int, device) -> dict:
+    """The card's accuracies: the configured l∞ radii, plus an l∞ model's own ε."""
+    own = {spec.epsilon} if spec.norm == "linf" and not spec.is_standard else set()
+    return evaluate_classifier(model, test_path, eval_epsilons=sorted(set(eval_epsilons) | own), pgd_steps=pgd_steps,
+                               eval_images=eval_images, seed=spec.seed, device=device)
+
+
 def train_model_job(*, spec: dict, recipe: dict, train_path: str, test_path: str, info_path: str,
                     eval_epsilons: list[float], eval_pgd_steps: int, eval_images: int,
                     weights_path: str, card_path: str, threads: int = 1) -> None:
@@ -49,11 +57,8 @@ def train_model_job(*, spec: dict, recipe: dict, train_path: str, test_path: str
     history = train_classifier(model, train.images, train.labels, recipe=training, norm=model_spec.norm,
                                epsilon=model_spec.epsilon, seed=model_spec.seed, device=device)
     seconds = time.perf_counter() - started
-    # the cards record l∞ PGD accuracy; an l∞ model is also evaluated at its own ε
-    own = {model_spec.epsilon} if model_spec.norm == "linf" and not model_spec.is_standard else set()
-    metrics = evaluate_classifier(model, test_path, eval_epsilons=sorted(set(eval_epsilons) | own),
-                                  pgd_steps=eval_pgd_steps, eval_images=eval_images, seed=model_spec.seed,
-                                  device=device)
+    metrics = evaluate_model_card(model, model_spec, test_path, eval_epsilons=eval_epsilons,
+                                  pgd_steps=eval_pgd_steps, eval_images=eval_images, device=device)
     log.info("clean accuracy %.4f", metrics["clean_accuracy"])
     settings = {"spec": spec, "recipe": recipe, "eval_epsilons": eval_epsilons}
     card = {
