@@ -14,6 +14,9 @@ rule train_model:
         spec=model_spec,
         recipe=model_recipe,
         settings=dataset_eval_settings,
+        # per-epoch state for a resubmitted job (--retries); a param, not an output, because
+        # Snakemake deletes the outputs of a failed job. The job removes it once the model is saved.
+        resume="results/{dataset}/models/resume/{model}.pt",
     wildcard_constraints:
         model=models_made_by("train_model"),
     threads: 1

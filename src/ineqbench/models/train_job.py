@@ -1,16 +1,20 @@
-"""The `train_model` stage: train one spec on its data set, evaluate it, save weights and card."""
+"""The `train_model` stage: train one spec on its data set, evaluate it, save weights and card.
+
+With a `resume_path` the job saves its state after every epoch and a rerun (after a kill at the
+time limit) continues from it; the state is removed once the checkpoint is written.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
-
 from ineqbench.data.prepare import load_split
 from ineqbench.device import select_device
 from ineqbench.io import read_json
 from ineqbench.models.architectures import build_classifier
 from ineqbench.models.checkpoint import save_checkpoint
+from ineqbench.models.resume import ResumeFile, training_fingerprint
 from ineqbench.models.spec import ModelSpec, epsilon_label
 from ineqbench.models.training import TrainingRecipe, clean_accuracy, robust_accuracy, train_classifier
 from ineqbench.provenance import provenance
@@ -44,7 +48,7 @@ def evaluate_model_card(model, spec: ModelSpec, test_path: str, *, eval_epsilons
 
 def train_model_job(*, spec: dict, recipe: dict, train_path: str, test_path: str, info_path: str,
                     eval_epsilons: list[float], eval_pgd_steps: int, eval_images: int,
-                    weights_path: str, card_path: str, threads: int = 1) -> None:
+                    weights_path: str, card_path: str, resume_path: str | None = None, threads: int = 1) -> None:
     model_spec = ModelSpec(**spec)
     training = TrainingRecipe(**recipe)
     device = select_device(threads)
@@ -53,9 +57,17 @@ def train_model_job(*, spec: dict, recipe: dict, train_path: str, test_path: str
     model = build_classifier(model_spec, len(info["class_names"]), info["train_pixel_mean"], info["train_pixel_std"])
     log.info("training %s (%s, %s) on %s for %d epochs on %s", model_spec.id, model_spec.arch,
              model_spec.training_label, model_spec.dataset, training.epochs, device)
+    resume = start = None
+    if resume_path:
+        resume = ResumeFile(resume_path, training_fingerprint(spec, recipe, [train_path, info_path]), model_spec.id)
+        start = resume.load()
+    resumed_from = int(start["epoch"]) if start else 0
+    if start:
+        log.info("resuming %s from epoch %d/%d (%s)", model_spec.id, resumed_from, training.epochs, resume.path)
     started = time.perf_counter()
     history = train_classifier(model, train.images, train.labels, recipe=training, norm=model_spec.norm,
-                               epsilon=model_spec.epsilon, seed=model_spec.seed, device=device)
+                               epsilon=model_spec.epsilon, seed=model_spec.seed, device=device, start=start,
+                               on_epoch_end=resume.save if resume else None)
     seconds = time.perf_counter() - started
     metrics = evaluate_model_card(model, model_spec, test_path, eval_epsilons=eval_epsilons,
                                   pgd_steps=eval_pgd_steps, eval_images=eval_images, device=device)
@@ -65,8 +77,12 @@ def train_model_job(*, spec: dict, recipe: dict, train_path: str, test_path: str
         "spec": spec, "recipe": recipe, "num_classes": len(info["class_names"]),
         "class_names": info["class_names"], "image_shape": info["image_shape"],
         "mean": info["train_pixel_mean"], "std": info["train_pixel_std"],
-        **metrics, "history": history, "train_seconds": round(seconds, 2), "device": str(device),
+        **metrics, "history": history, "device": str(device),
+        # a resumed job times only its own epochs
+        "train_seconds": round(seconds, 2), "resumed_from_epoch": resumed_from,
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
         "provenance": provenance(settings, seed=model_spec.seed, inputs=[train_path]),
     }
     save_checkpoint(model, weights_path, card, card_path)
+    if resume:
+        resume.clear()  # only now: a kill during evaluation or saving resumes with no epoch to train

@@ -3,12 +3,15 @@
 A `TrainingRecipe` is the whole procedure apart from the threat model, which comes from the model
 spec (norm, ε): ε = 0 is standard training, ε > 0 trains on PGD examples only, as Madry et al.
 A linear ε warm-up over the first epochs keeps small models from collapsing at large ε.
+Training can be stopped after any epoch and continued from the state handed to `on_epoch_end`
+(see `ineqbench.models.resume`), to exactly the weights of an uninterrupted run on the CPU.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -18,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ineqbench.attacks.pgd import pgd
 from ineqbench.data.base import pixel_batches
+from ineqbench.models.resume import restore_training_state, training_state
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +78,14 @@ def train_classifier(
     epsilon: float,
     seed: int,
     device: torch.device,
+    start: dict | None = None,
+    on_epoch_end: Callable[[dict], None] | None = None,
 ) -> list[dict]:
-    """Train in place; returns one dict of statistics per epoch (loss, train accuracy, ε used)."""
+    """Train in place; returns one dict of statistics per epoch (loss, train accuracy, ε used).
+
+    `on_epoch_end` receives a `training_state` after every epoch (to save it; its tensors are live).
+    `start`, such a state from an interrupted run of the same settings, continues after its epoch.
+    """
     gen = torch.Generator().manual_seed(seed)
     x_all = torch.from_numpy(images).float().div_(255.0)
     y_all = torch.from_numpy(labels).long()
@@ -86,8 +96,11 @@ def train_classifier(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=recipe.lr, total_steps=recipe.epochs * steps_per_epoch, pct_start=0.25
     )
-    history = []
-    for epoch in range(recipe.epochs):
+    history, first_epoch = [], 0
+    if start is not None:
+        first_epoch, history = restore_training_state(start, model=model, optimizer=optimiser, scheduler=schedule,
+                                                      generator=gen, device=device)
+    for epoch in range(first_epoch, recipe.epochs):
         eps_now = epsilon * min(1.0, (epoch + 1) / max(1, recipe.eps_warmup_epochs))
         order = torch.randperm(n, generator=gen)
         total_loss, correct = 0.0, 0
@@ -113,6 +126,9 @@ def train_classifier(
         log.info("epoch %d/%d loss %.4f train acc %.4f eps %.5f", epoch + 1, recipe.epochs,
                  stats["loss"], stats["train_accuracy"], eps_now)
         history.append(stats)
+        if on_epoch_end is not None:
+            on_epoch_end(training_state(epoch=epoch + 1, history=history, model=model, optimizer=optimiser,
+                                        scheduler=schedule, generator=gen, device=device))
     model.eval()
     return history
 
