@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,12 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def make_workdir(tmp: Path, config: dict) -> Path:
-    """A scratch copy of the workflow (Snakefile, rules, scripts, report captions) with `config`."""
+    """A scratch copy of the workflow (Snakefile, rules, scripts, report captions, profiles and the
+    root `slurm` profile link) with `config`."""
     for name in ("Snakefile", "rules", "workflow_scripts", "report", "profiles"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp / name)
+    (tmp / "slurm").symlink_to(os.readlink(ROOT / "slurm"))
     (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return tmp
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +30,8 @@ def provenance(settings: Any, *, seed: int | None = None, inputs: list[str | Pat
         "timm_version": _version("timm"),
         "captum_version": _version("captum"),
         "python": platform.python_version(),
+        "host": platform.node(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),  # None outside Slurm
         "config_hash": stable_hash(settings),
         "settings": settings,
         "seed": seed,

@@ -1,0 +1,100 @@
+"""The shipped `slurm` profile on a real single-node Slurm (tools/local-slurm): `snakemake --cores 8
+--profile slurm` from the workflow's root, as users type it, plus only what a test needs (the first
+status check after 2 s instead of 40 s, squeue for job state because the test cluster keeps no
+accounting, successful jobs' Slurm logs kept). GPU rules request a GPU from the cluster's stand-in GPUs
+and run on the CPU. The tables must equal those of a local run of the same configuration."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_workdir, run_snakemake
+from tests.slurm_cluster import local_slurm
+from tests.workflow.tiny import DATASET, MODELS, assert_same_tables, tables, tiny_config
+
+pytestmark = pytest.mark.workflow
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+GROUP_SUBMISSIONS = {*(f"group_model-{m}" for m in MODELS), f"group_tables-{DATASET}"}
+GPU_SUBMISSIONS = {"rule_train_model", "rule_transfer_attacks", *(f"group_model-{m}" for m in MODELS)}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    yield from local_slurm()
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("local"), tiny_config())
+    run_snakemake(workdir, "--cores", "2", "--profile", "profiles/local")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory, cluster):
+    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config())
+    # The profile's site settings through their environment variables: the test cluster's partition,
+    # and one CPU per GPU so that jobs use as many threads as the local run (same floating-point sums).
+    env = {**cluster, "INEQBENCH_SLURM_PARTITION": "main", "INEQBENCH_SLURM_CPUS_PER_GPU": "1"}
+    result = subprocess.run(
+        ["snakemake", "--cores", "8", "--profile", "slurm", "--slurm-init-seconds-before-status-checks", "2",
+         "--slurm-status-command", "squeue", "--slurm-keep-successful-logs"],
+        cwd=workdir, env={**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"}, capture_output=True,
+        text=True)
+    output = result.stdout + result.stderr
+    (workdir / "snakemake-slurm.log").write_text(output)
+    assert result.returncode == 0, output[-6000:]
+    return workdir, submissions_of(output), cluster
+
+
+def submissions_of(output: str) -> dict[str, tuple[str, str]]:
+    """{Slurm job id: (rule_<rule> or group_<group id>, Slurm log)} from the plugin's messages."""
+    submissions = {}
+    for job_id, log_path in SUBMITTED.findall(output):
+        folder = log_path.split("/slurm_logs/")[1].split("/")[0]
+        # a group's folder is group_<group id>_<its rules>
+        kind = next((g for g in GROUP_SUBMISSIONS if folder.startswith(f"{g}_")), folder)
+        submissions[job_id] = (kind, log_path)
+    return submissions
+
+
+def _job_record(job_id: str, env: dict) -> str:
+    return subprocess.run(["scontrol", "-d", "show", "job", job_id], capture_output=True, text=True, env=env).stdout
+
+
+def test_one_submission_per_model_group_per_gpu_job_and_one_for_the_tables(slurm_run):
+    _, submissions, _ = slurm_run
+    kinds = Counter(kind for kind, _ in submissions.values())
+    assert kinds == {"rule_prepare_dataset": 1, "rule_train_model": 2, "rule_transfer_attacks": 2,
+                     f"group_model-{MODELS[0]}": 1, f"group_model-{MODELS[1]}": 1,
+                     "group_tables-synthetic_shapes": 1}, kinds
+
+
+def test_every_job_ran_in_slurm_with_the_resources_of_its_rule(slurm_run):
+    _, submissions, env = slurm_run
+    for job_id, (kind, log_path) in submissions.items():
+        record = _job_record(job_id, env)
+        assert "JobState=COMPLETED" in record, (kind, record)
+        assert "Partition=main" in record, (kind, record)
+        has_gpu = "JOB_GRES=gpu:1" in record
+        assert has_gpu == (kind in GPU_SUBMISSIONS), (kind, record)
+        assert "steps (100%) done" in open(log_path).read(), (kind, log_path)
+
+
+def test_a_model_group_ran_that_models_whole_analysis(slurm_run):
+    _, submissions, _ = slurm_run
+    (log_path,) = [path for kind, path in submissions.values() if kind == f"group_model-{MODELS[1]}"]
+    log = open(log_path).read()
+    ran = Counter(re.findall(r"^rule (\w+):", log, flags=re.M))
+    assert ran == {"predict": 1, "attribute": 2, "score_inequality": 2, "attack_noise": 2, "attack_occlusion": 2}, ran
+
+
+def test_tables_equal_the_local_runs(slurm_run, local_run):
+    workdir, _, _ = slurm_run
+    assert_same_tables(tables(workdir), tables(local_run))
