@@ -1,0 +1,224 @@
+"""Incremental reruns of a complete tiny run: what a change to the config schedules, and what a killed run
+loses.
+
+1. Adding one model to the config schedules only that model's jobs and the aggregates.
+2. Changing one attribution method's parameter (IG's `n_steps`) reruns its `attribute` jobs and everything
+   downstream of them, and nothing of the other method, nor any training or prediction: Snakemake's
+   default rerun triggers include params, and each job gets only its own method's settings.
+3. A run killed (SIGKILL of the whole process group, as a scheduler does at a time limit) while it trains
+   resumes from the last epoch's state and ends with the model an uninterrupted run makes. It runs up to
+   the models table only (data, training, models.csv): every later table is a function of the weights,
+   which are compared directly, and the rest of the DAG would double the file's runtime.
+
+What Snakemake 9 does after such a kill, without `--rerun-incomplete`: it refuses to run, with a
+LockException (the killed process left its lock in .snakemake/locks), and changes nothing; `--unlock` is
+needed whatever the flags. It would not raise IncompleteFilesException: it flags an output as incomplete
+only when the output exists, and train_model writes its outputs atomically at the end, so the killed job
+has none on disk and is scheduled for its missing outputs, with or without `--rerun-incomplete` (which
+the local profile sets anyway). The test runs the documented recovery, `--unlock` then
+`--rerun-incomplete`, and checks that the job was scheduled as missing, not as incomplete.
+
+Method ids are presets or `attribution.custom` entries, and a custom id may not shadow a preset, so a
+preset's parameters cannot be changed: the IG here is a custom id with the `ig` preset's settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from ineqbench.io import read_json
+from tests.conftest import SNAKEMAKE, make_workdir, run_snakemake
+from tests.workflow.test_dag import job_counts
+from tests.workflow.tiny import DATASET, MODELS, assert_same_tables, tables, tiny_config
+
+pytestmark = pytest.mark.workflow
+
+IG = "ig_steps"  # a custom id: the `ig` preset's settings (20 Riemann steps, N(0, 1) baseline)
+OTHER = "ixg"
+EPOCHS = 4
+RESULTS = Path("results") / DATASET
+
+
+def incremental_config() -> dict:
+    # 1000 training images: an epoch takes about 1 s (standard) to 1.5 s (l∞) here, so a kill right after
+    # the first epoch's state appears lands with about 3 epochs left (see test 3)
+    config = tiny_config(epochs=EPOCHS, n_train=1000)
+    config["attribution"]["custom"] = {IG: {"kind": "integrated_gradients", "baseline": "gaussian"}}
+    config["attribution"]["methods"] = [OTHER, IG]
+    config["report"]["table_method"] = IG  # also the transfer method
+    return config
+
+
+def scheduled_jobs(output: str) -> list[tuple[str, dict[str, str], str]]:
+    """(rule, wildcards, reason) of every job block that Snakemake printed (a dry run or a real run)."""
+    jobs: list[tuple[str, dict[str, str], str]] = []
+    for line in output.splitlines():
+        line = line.strip()
+        if match := re.match(r"^(?:local)?rule (\w+):$", line):
+            jobs.append((match.group(1), {}, ""))
+        elif jobs and (match := re.match(r"^wildcards: (.+)$", line)):
+            jobs[-1] = (jobs[-1][0], dict(kv.split("=", 1) for kv in match.group(1).split(", ")), jobs[-1][2])
+        elif jobs and (match := re.match(r"^reason: (.+)$", line)):
+            jobs[-1] = (jobs[-1][0], jobs[-1][1], match.group(1))
+    return jobs
+
+
+def dry_run_with(workdir: Path, config: dict) -> str:
+    """A dry run of `workdir` under `config`; the complete run's config is put back afterwards."""
+    path = workdir / "config.yaml"
+    original = path.read_text()
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        return run_snakemake(workdir, "-n", "--cores", "1").stdout
+    finally:
+        path.write_text(original)
+
+
+@pytest.fixture(scope="module")
+def complete_run(tmp_path_factory) -> Path:
+    """One uninterrupted run of the whole DAG: the base of tests 1 and 2, the reference of test 3."""
+    workdir = make_workdir(tmp_path_factory.mktemp("complete"), incremental_config())
+    run_snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
+    config = incremental_config()
+    new = "test_resnet-std-s1"
+    config["models"] = [{"id": new, "dataset": DATASET, "arch": "test_resnet", "recipe": "resnet_std", "seed": 1}]
+    out = dry_run_with(complete_run, config)
+    # per method: attribute, score_inequality, attack_noise, attack_occlusion of the new model, and the
+    # aggregates gini, attribution maps, noise, occlusion, occlusion examples. A standard model of seed 1
+    # has no l∞ partner of that seed, so no transfer pair is added (the transfer table still reruns: its
+    # model list grew).
+    assert job_counts(out) == {
+        "train_model": 1, "predict": 1, "attribute": 2, "score_inequality": 2, "attack_noise": 2,
+        "attack_occlusion": 2, "select_images": 1, "aggregate_models": 1, "aggregate_gini": 2,
+        "plot_attribution_maps": 2, "aggregate_noise": 2, "aggregate_occlusion": 2,
+        "plot_occlusion_examples": 2, "aggregate_ablation": 1, "aggregate_transfer": 1,
+        "compare_with_paper": 1, "all": 1, "total": 26,
+    }
+    jobs = scheduled_jobs(out)
+    assert len(jobs) == 26
+    per_model = [wildcards for _, wildcards, _ in jobs if "model" in wildcards]
+    assert len(per_model) == 10 and all(w["model"] == new for w in per_model), per_model
+
+
+def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(complete_run):
+    config = incremental_config()
+    config["attribution"]["custom"][IG]["n_steps"] = 10
+    out = dry_run_with(complete_run, config)
+    # attribute of IG for both models and everything that reads those maps: scores and both attacks
+    # per model, the two transfer directions (standard <-> l∞ 4/255, IG only), the aggregates of IG, the
+    # ablation (it reads every attacked method) and the transfer table, and the paper comparison (it
+    # reads the ablation). Nothing of ixg, no training, prediction or image selection.
+    expected = {
+        "attribute": 2, "score_inequality": 2, "attack_noise": 2, "attack_occlusion": 2, "transfer_attacks": 2,
+        "aggregate_gini": 1, "plot_attribution_maps": 1, "aggregate_noise": 1, "aggregate_occlusion": 1,
+        "plot_occlusion_examples": 1, "aggregate_ablation": 1, "aggregate_transfer": 1, "compare_with_paper": 1,
+        "all": 1,
+    }
+    assert job_counts(out) == {**expected, "total": 19}
+    jobs = scheduled_jobs(out)
+    assert Counter(rule for rule, _, _ in jobs) == expected
+    per_method = [(rule, wildcards) for rule, wildcards, _ in jobs if "method" in wildcards]
+    assert len(per_method) == 16  # 10 per-model jobs, 6 aggregates of IG
+    assert all(w["method"] == IG for _, w in per_method), [j for j in per_method if j[1]["method"] != IG]
+    for rule, _, reason in jobs:
+        if rule == "attribute":
+            assert reason.startswith("Params have changed since last execution"), reason
+            assert "'n_steps': 20" in reason and "'n_steps': 10" in reason, reason
+
+
+def _mtimes(workdir: Path) -> dict[str, int]:
+    return {str(p.relative_to(workdir)): p.stat().st_mtime_ns
+            for p in (workdir / "results").rglob("*") if p.is_file()}
+
+
+def _resume_states(resume_dir: Path) -> list[Path]:
+    # dot files are atomic_path's temporaries, renamed into place once written
+    return sorted(p for p in resume_dir.glob("*.pt") if not p.name.startswith(".")) if resume_dir.exists() else []
+
+
+def _kill_during_training(workdir: Path, targets: list[str]) -> Path:
+    """Start `snakemake --cores 1` (no profile, so no --rerun-incomplete), SIGKILL its whole process group
+    as soon as the first model's per-epoch resume state appears; return that state's path."""
+    resume_dir = workdir / RESULTS / "models" / "resume"
+    with open(workdir / "killed_run.log", "w") as log:
+        proc = subprocess.Popen([*SNAKEMAKE, "--cores", "1", *targets], cwd=workdir, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (states := _resume_states(resume_dir)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no resume state appeared (snakemake exit {proc.returncode}):\n"
+                            f"{(workdir / 'killed_run.log').read_text()[-4000:]}")
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the group is gone if snakemake ended by itself
+            os.killpg(proc.pid, signal.SIGKILL)  # start_new_session: the group id is the snakemake pid
+        proc.wait()
+    return states[0]
+
+
+def test_killed_training_resumes_with_rerun_incomplete_and_loses_nothing(tmp_path, complete_run):
+    workdir = make_workdir(tmp_path, incremental_config())
+    targets = [str(RESULTS / "tables" / "models.md")]  # prepare_dataset, train_model x 2, aggregate_models
+    state = _kill_during_training(workdir, targets)
+    model = state.stem
+    assert model in MODELS
+    train_log = RESULTS / "logs" / "train_model" / f"{model}.log"
+    # The kill came mid-training: the state is kept after epoch 1 and removed when the model is saved
+    # (the remaining epochs and the evaluation take several seconds, the kill follows within 0.05 s).
+    assert state.exists(), "the kill came too late: training had finished"
+    assert "clean accuracy" not in (workdir / train_log).read_text()
+    assert not (workdir / RESULTS / "models" / f"{model}.safetensors").exists()
+    before = _mtimes(workdir)
+    assert {str(RESULTS / "data" / name) for name in ("train.npz", "test.npz", "dataset.json")} <= set(before)
+
+    # (a) a plain rerun refuses: the killed process's lock is still there
+    plain = run_snakemake(workdir, "--cores", "1", *targets, check=False)
+    assert plain.returncode != 0
+    assert "LockException" in plain.stderr and "--unlock" in plain.stderr, plain.stderr[-2000:]
+    assert _mtimes(workdir) == before and state.exists()
+
+    # (b) the documented recovery
+    run_snakemake(workdir, "--unlock")
+    resumed = run_snakemake(workdir, "--cores", "1", "--rerun-incomplete", *targets)
+    train_jobs = {w["model"]: reason for rule, w, reason in scheduled_jobs(resumed.stdout + resumed.stderr)
+                  if rule == "train_model"}
+    assert sorted(train_jobs) == sorted(MODELS)
+    # its outputs were never on disk, so Snakemake saw them missing rather than incomplete (see the docstring)
+    assert train_jobs[model].startswith("Missing output files"), train_jobs[model]
+    match = re.search(rf"resuming {re.escape(model)} from epoch (\d+)/{EPOCHS} ", (workdir / train_log).read_text())
+    assert match and 1 <= int(match.group(1)) < EPOCHS, (workdir / train_log).read_text()[-2000:]
+    assert read_json(workdir / RESULTS / "models" / f"{model}.json")["resumed_from_epoch"] == int(match.group(1))
+    assert not state.exists()
+    after = _mtimes(workdir)
+    assert not any(state.parent.iterdir())  # the state and any temporary that the kill left are removed
+    resume_dir = str(state.parent.relative_to(workdir))
+    kept = {path: mtime for path, mtime in before.items()  # all but the killed job's log and state
+            if path != str(train_log) and not path.startswith(resume_dir + os.sep)}
+    assert {path: after.get(path) for path in kept} == kept  # nothing complete before the kill was remade
+
+    # the resumed training made the uninterrupted run's model: the same weights and the same models table
+    ours = load_file(workdir / RESULTS / "models" / f"{model}.safetensors")
+    reference = load_file(complete_run / RESULTS / "models" / f"{model}.safetensors")
+    assert ours.keys() == reference.keys()
+    for name, tensor in reference.items():
+        torch.testing.assert_close(ours[name], tensor, rtol=1e-6, atol=1e-7, msg=lambda m, n=name: f"{n}: {m}")
+    history = [read_json(w / RESULTS / "models" / f"{model}.json")["history"] for w in (workdir, complete_run)]
+    assert [h["loss"] for h in history[0]] == pytest.approx([h["loss"] for h in history[1]], rel=1e-6)
+    assert_same_tables(tables(workdir), {"models.csv": tables(complete_run)["models.csv"]})
