@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from tests.workflow.tiny import DATASET, MODELS, assert_same_tables, tables, tin
 pytestmark = pytest.mark.workflow
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 GROUP_SUBMISSIONS = {*(f"group_model-{m}" for m in MODELS), f"group_tables-{DATASET}"}
+GPU_RULES = {"train_model", "predict", "attribute", "attack_noise", "attack_occlusion", "transfer_attacks"}
 GPU_SUBMISSIONS = {"rule_train_model", "rule_transfer_attacks", *(f"group_model-{m}" for m in MODELS)}
 
 
@@ -31,8 +33,10 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
+    """The same configuration on this machine, two cores, at most one GPU job at a time."""
     workdir = make_workdir(tmp_path_factory.mktemp("local"), tiny_config())
-    run_snakemake(workdir, "--cores", "2", "--profile", "profiles/local")
+    result = run_snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--profile", "profiles/local")
+    (workdir / "snakemake-local.log").write_text(result.stdout + result.stderr)
     return workdir
 
 
@@ -98,3 +102,40 @@ def test_a_model_group_ran_that_models_whole_analysis(slurm_run):
 def test_tables_equal_the_local_runs(slurm_run, local_run):
     workdir, _, _ = slurm_run
     assert_same_tables(tables(workdir), tables(local_run))
+
+
+def test_each_training_log_names_its_slurm_job_and_the_gpu_slurm_gave_it(slurm_run):
+    workdir, submissions, _ = slurm_run
+    trained = {Path(log_path).parent.name.removeprefix(f"{DATASET}_"): job_id
+               for job_id, (kind, log_path) in submissions.items() if kind == "rule_train_model"}
+    assert sorted(trained) == sorted(MODELS)
+    for model, job_id in trained.items():
+        log = (workdir / f"results/{DATASET}/logs/train_model/{model}.log").read_text()
+        assert re.search(rf"device cpu; host \S+, Slurm job {job_id}, CUDA_VISIBLE_DEVICES=[01],", log), log[:2000]
+
+
+def job_intervals(snakemake_output: str) -> list[tuple[str, datetime, datetime]]:
+    """(rule, start, end) of every job, from the timestamps Snakemake prints around each job."""
+    starts, ends, stamp, pending_rule = {}, {}, None, None
+    for line in snakemake_output.splitlines():
+        if match := re.match(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", line.strip()):
+            stamp = datetime.strptime(" ".join(match.group(1).split()), "%a %b %d %H:%M:%S %Y")
+        elif match := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+            pending_rule = match.group(1)
+        elif (match := re.match(r"^jobid: (\d+)$", line.strip())) and pending_rule:
+            starts[match.group(1)] = (pending_rule, stamp)
+            pending_rule = None
+        elif match := re.match(r"^Finished jobid: (\d+)", line.strip()):
+            ends[match.group(1)] = stamp
+    return [(rule, start, ends[job]) for job, (rule, start) in starts.items() if job in ends]
+
+
+def test_locally_resources_gpu_1_keeps_gpu_jobs_apart_while_cpu_jobs_run_beside_them(local_run):
+    intervals = job_intervals((local_run / "snakemake-local.log").read_text())
+    gpu = [i for i in intervals if i[0] in GPU_RULES]
+    cpu = [i for i in intervals if i[0] not in GPU_RULES and i[0] != "all"]
+    assert len(gpu) == 2 + 2 + 3 * 4 + 2 and cpu  # train, predict, 3 jobs per (model, method), transfer
+    def overlap(a, b):  # whole seconds: jobs that merely follow each other share a second, not more
+        return a[1] < b[2] and b[1] < a[2]
+    assert not [(a, b) for i, a in enumerate(gpu) for b in gpu[i + 1:] if overlap(a, b)]
+    assert any(overlap(a, b) for a in gpu for b in cpu)  # the second core was used
