@@ -1,9 +1,13 @@
-"""Per-job logging: Python logging and stderr (tqdm progress) both go to the job's log file."""
+"""Per-job logging: Python logging and stderr (tqdm progress) both go to the job's log file.
+
+The file is appended to, each run of the job under a header line: when a job is retried (a Slurm time
+limit, a lost node), the log of the attempt that failed, and of where it got to, is kept."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +20,8 @@ def job_logging(log_path: str | None) -> Iterator[None]:
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    with open(log_path, "w", buffering=1) as stream, contextlib.redirect_stderr(stream):
+    with open(log_path, "a", buffering=1) as stream, contextlib.redirect_stderr(stream):
+        stream.write(f"===== job started {datetime.now().isoformat(timespec='seconds')} =====\n")
         handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()
