@@ -1,15 +1,19 @@
 """Per-job logging: Python logging and stderr (tqdm progress) both go to the job's log file.
 
-The file is appended to, each run of the job under a header line: when a job is retried (a Slurm time
-limit, a lost node), the log of the attempt that failed, and of where it got to, is kept."""
+Snakemake replaces a rule's log when it retries the job, so under Slurm the log lines also go to the
+job's own stderr, which Slurm writes to a file per Slurm job id (`.snakemake/slurm_logs/`, kept for
+failed jobs): the log of an attempt killed at its time limit, and how far it got, survives the retry."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import datetime
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 @contextlib.contextmanager
@@ -20,12 +24,15 @@ def job_logging(log_path: str | None) -> Iterator[None]:
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    with open(log_path, "a", buffering=1) as stream, contextlib.redirect_stderr(stream):
-        stream.write(f"===== job started {datetime.now().isoformat(timespec='seconds')} =====\n")
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    job_stderr = sys.stderr
+    with open(log_path, "w", buffering=1) as stream, contextlib.redirect_stderr(stream):
+        handlers = [logging.StreamHandler(stream)]
+        if "SLURM_JOB_ID" in os.environ:
+            handlers.append(logging.StreamHandler(job_stderr))
         root = logging.getLogger()
-        root.addHandler(handler)
+        for handler in handlers:
+            handler.setFormatter(logging.Formatter(FORMAT))
+            root.addHandler(handler)
         root.setLevel(logging.INFO)
         try:
             with logging_redirect_tqdm():  # log lines go through tqdm.write, so bars and lines don't mix
@@ -34,4 +41,5 @@ def job_logging(log_path: str | None) -> Iterator[None]:
             logging.getLogger("ineqbench").exception("job failed")
             raise
         finally:
-            root.removeHandler(handler)
+            for handler in handlers:
+                root.removeHandler(handler)
