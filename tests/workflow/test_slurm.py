@@ -6,6 +6,7 @@ and run on the CPU. The tables must equal those of a local run of the same confi
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -40,21 +41,26 @@ def local_run(tmp_path_factory):
     return workdir
 
 
-@pytest.fixture(scope="module")
-def slurm_run(tmp_path_factory, cluster):
-    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config())
+def run_slurm_profile(workdir, cluster: dict, *extra: str) -> str:
+    """`snakemake --cores 8 --profile slurm` plus the test's three options; returns Snakemake's output."""
     # The profile's site settings through their environment variables: the test cluster's partition,
     # and one CPU per GPU so that jobs use as many threads as the local run (same floating-point sums).
-    env = {**cluster, "INEQBENCH_SLURM_PARTITION": "main", "INEQBENCH_SLURM_CPUS_PER_GPU": "1"}
+    env = {**cluster, "INEQBENCH_SLURM_PARTITION": "main", "INEQBENCH_SLURM_CPUS_PER_GPU": "1",
+           "PATH": f"{Path(sys.executable).parent}:{cluster['PATH']}"}
     result = subprocess.run(
         ["snakemake", "--cores", "8", "--profile", "slurm", "--slurm-init-seconds-before-status-checks", "2",
-         "--slurm-status-command", "squeue", "--slurm-keep-successful-logs"],
-        cwd=workdir, env={**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"}, capture_output=True,
-        text=True)
+         "--slurm-status-command", "squeue", "--slurm-keep-successful-logs", *extra],
+        cwd=workdir, env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
     (workdir / "snakemake-slurm.log").write_text(output)
     assert result.returncode == 0, output[-6000:]
-    return workdir, submissions_of(output), cluster
+    return output
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory, cluster):
+    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config())
+    return workdir, submissions_of(run_slurm_profile(workdir, cluster)), cluster
 
 
 def submissions_of(output: str) -> dict[str, tuple[str, str]]:
@@ -139,3 +145,23 @@ def test_locally_resources_gpu_1_keeps_gpu_jobs_apart_while_cpu_jobs_run_beside_
         return a[1] < b[2] and b[1] < a[2]
     assert not [(a, b) for i, a in enumerate(gpu) for b in gpu[i + 1:] if overlap(a, b)]
     assert any(overlap(a, b) for a in gpu for b in cpu)  # the second core was used
+
+
+def test_training_killed_at_its_time_limit_is_resubmitted_and_resumes_from_its_last_epoch(tmp_path, cluster):
+    """One model, 60 epochs of about a second each, a 1-minute Slurm time limit: Slurm kills the first
+    attempt (TIMEOUT), the profile's retries resubmit it, and the next attempt continues from the last
+    saved epoch, so at most the epoch in progress is lost."""
+    config = tiny_config(epochs=60, n_train=2000)
+    config["model_grid"] = config["model_grid"][:1]
+    workdir = make_workdir(tmp_path, config)
+    output = run_slurm_profile(workdir, cluster, "--set-resources", "train_model:runtime=1", "--until", "train_model")
+    attempts = [(job_id, log) for job_id, (kind, log) in sorted(submissions_of(output).items(), key=lambda i: int(i[0]))
+                if kind == "rule_train_model"]
+    assert len(attempts) >= 2 and f"SLURM-job '{attempts[0][0]}' failed, SLURM status is: 'TIMEOUT'" in output
+    first, second = (open(log).read() for _, log in attempts[:2])
+    assert "DUE TO TIME LIMIT" in first
+    last_epoch = int(re.findall(r"INFO ineqbench.models.training: epoch (\d+)/60", first)[-1])
+    resumed = int(re.search(r"resuming \S+ from epoch (\d+)/60", second).group(1))
+    assert 1 <= last_epoch < 60 and resumed in (last_epoch, last_epoch - 1), (last_epoch, resumed)
+    card = json.loads((workdir / f"results/{DATASET}/models/{MODELS[0]}.json").read_text())
+    assert len(card["history"]) == 60 and card["resumed_from_epoch"] >= resumed
