@@ -154,7 +154,9 @@ def test_training_killed_at_its_time_limit_is_resubmitted_and_resumes_from_its_l
     config = tiny_config(epochs=60, n_train=2000)
     config["model_grid"] = config["model_grid"][:1]
     workdir = make_workdir(tmp_path, config)
-    output = run_slurm_profile(workdir, cluster, "--set-resources", "train_model:runtime=1", "--until", "train_model")
+    # more retries than the profile's 2: on a loaded machine an attempt may get through fewer epochs
+    output = run_slurm_profile(workdir, cluster, "--set-resources", "train_model:runtime=1", "--retries", "5",
+                               "--until", "train_model")
     attempts = [(job_id, log) for job_id, (kind, log) in sorted(submissions_of(output).items(), key=lambda i: int(i[0]))
                 if kind == "rule_train_model"]
     assert len(attempts) >= 2 and f"SLURM-job '{attempts[0][0]}' failed, SLURM status is: 'TIMEOUT'" in output
