@@ -13,6 +13,7 @@ include: "rules/models.smk"
 include: "rules/attribution.smk"
 include: "rules/inequality.smk"
 include: "rules/attacks.smk"
+include: "rules/bounds.smk"
 include: "rules/aggregate.smk"
 
 

@@ -17,6 +17,8 @@ DATASETS = list(EXP.datasets)
 METHODS = list(EXP.methods)
 ATTACK_METHODS = list(EXP.attacks.methods)
 ATTACK_METHODS_RE = "|".join(ATTACK_METHODS)
+BOUND_METHODS = list(EXP.bounds.methods)
+BOUND_METHODS_RE = "|".join(BOUND_METHODS) or "^$"
 MODEL_ID_RE = "[A-Za-z0-9][A-Za-z0-9_.+-]*"
 # The per-image noise seeds derive from the experiment seed, so it belongs to the noise settings.
 NOISE_SETTINGS = {**EXP.attacks.noise, "seed": EXP.seed}
@@ -27,7 +29,7 @@ wildcard_constraints:
     model=MODEL_ID_RE,
     source=MODEL_ID_RE,
     target=MODEL_ID_RE,
-    method="|".join(METHODS),
+    method="|".join(dict.fromkeys(METHODS + BOUND_METHODS)),
 
 
 def model_ids(dataset):
@@ -70,6 +72,10 @@ def method_settings(wildcards):
     return EXP.methods[wildcards.method].as_dict()
 
 
+def bound_method_spec(wildcards):
+    return EXP.bounds.methods[wildcards.method].as_dict()
+
+
 # ---- aggregation inputs: one path per model of the data set, in the order of dataset_models ----
 def dataset_models(wildcards):
     return model_ids(wildcards.dataset)
@@ -101,6 +107,20 @@ def _per_attacked_method_and_model(pattern):
 scores_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/inequality/{model}/{method}.parquet")
 noise_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/noise/{model}/{method}.parquet")
 occlusion_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/occlusion/{model}/{method}.parquet")
+
+
+def bounded_models(wildcards):
+    return EXP.bounds.model_ids(wildcards.dataset)
+
+
+def bounds_of_dataset(wildcards):
+    """Every (bound method, bounded model), methods outer: the order aggregate_bounds unpacks."""
+    return [f"results/{wildcards.dataset}/bounds/{m}/{method}.parquet"
+            for method in BOUND_METHODS for m in bounded_models(wildcards)]
+
+
+def bounded_cards_of_dataset(wildcards):
+    return [f"results/{wildcards.dataset}/models/{m}.json" for m in bounded_models(wildcards)]
 
 
 def transfer_pairs_of_dataset(wildcards):
@@ -144,4 +164,6 @@ def all_targets(wildcards):
         targets.append(f"results/{dataset}/tables/ablation.md")
         targets.append(f"results/{dataset}/tables/paper_comparison.md")
         targets += [f"results/{dataset}/tables/transfer_{method}.md" for method in EXP.attacks.transfer_methods]
+        if EXP.bounds.model_ids(dataset):
+            targets += [f"results/{dataset}/tables/bounds.md", f"results/{dataset}/tables/bounds_gini.md"]
     return targets

@@ -26,6 +26,10 @@ from ineqbench.attacks.occlusion import CENTRES, COLOURS, LOOP_ORDERS
 from ineqbench.attacks.pgd import THREAT_NORMS
 from ineqbench.attacks.ranking import RANKINGS
 from ineqbench.attribution.methods import MethodSpec, resolve_methods
+from ineqbench.bounds.attacks import BOUND_ATTACKS
+from ineqbench.bounds.differentiable import DIFFERENTIABLE_KINDS
+from ineqbench.bounds.formulas import EUCLIDEAN_RADII
+from ineqbench.bounds.spectral import SIGMA_MAX_METHODS
 from ineqbench.data import DATASETS
 from ineqbench.inequality.transforms import TRANSFORMS
 from ineqbench.models.sources import SOURCES
@@ -90,6 +94,7 @@ class Experiment:
     transforms: tuple[str, ...]
     attribution_options: dict
     attacks: "AttackConfig"
+    bounds: "BoundsConfig"
     report: dict
     fetch: dict
     raw: dict
@@ -112,6 +117,68 @@ class AttackConfig:
     occlusion: dict
     transfer_pairs: dict[str, tuple[tuple[str, str], ...]]
     transfer_methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BoundsConfig:
+    """The bounds stage: which methods and models, and the settings every bound job gets (`settings`:
+    the fields of `ineqbench.bounds.job.BoundSettings` except the method)."""
+
+    methods: dict[str, MethodSpec]
+    models: dict[str, tuple[str, ...]]  # data set -> bounded model ids
+    settings: dict
+
+    def model_ids(self, dataset: str) -> list[str]:
+        return list(self.models.get(dataset, ()))
+
+
+def _bounds_models(choice: str | list[str], models: dict[str, ModelSpec], dataset: str) -> list[str]:
+    specs = [m for m in models.values() if m.dataset == dataset]
+    if choice == "all":
+        return [m.id for m in specs]
+    if choice == "auto":
+        chosen = {m.id for pair in standard_and_strongest(specs) for m in pair}
+        return [m.id for m in specs if m.id in chosen]
+    return [m for m in choice if models[m].dataset == dataset]
+
+
+def _bounds_config(raw: dict, custom_methods: dict, seed: int, datasets: dict[str, DatasetConfig],
+                   models: dict[str, ModelSpec]) -> BoundsConfig:
+    try:
+        methods = resolve_methods(raw["methods"], custom_methods)
+    except (UnknownNameError, ValueError) as err:
+        raise ConfigError(f"bounds/methods: {err}") from None
+    for spec in methods.values():
+        if spec.kind not in DIFFERENTIABLE_KINDS:
+            raise ConfigError(f"bounds/methods: {spec.id!r} is of kind {spec.kind!r}, which has no differentiable "
+                              f"form; valid kinds: {', '.join(DIFFERENTIABLE_KINDS.names())} (e.g. ig, ig_zero, gradient)")
+    if isinstance(raw["models"], list):
+        for m in raw["models"]:
+            if m not in models:
+                raise ConfigError(f"bounds/models: unknown model {m!r}; valid: {sorted(models)}")
+    for name in raw["attacks"]:
+        _check(name, BOUND_ATTACKS, "bounds/attacks")
+    _check(raw["sigma_max"]["method"], SIGMA_MAX_METHODS, "bounds/sigma_max/method")
+    epsilons = {}
+    for norm, values in raw["epsilons"].items():
+        _check(norm, EUCLIDEAN_RADII, "bounds/epsilons")
+        try:
+            epsilons[norm] = [parse_epsilon(e, norm) for e in values]
+        except ValueError as err:
+            raise ConfigError(f"bounds/epsilons/{norm}: {err}") from None
+    if methods and not any(epsilons.values()):
+        raise ConfigError("bounds/epsilons: no radius given; list at least one, e.g. {l2: [0.5], linf: [2/255]}")
+    settings = {"n_images": raw["n_images"], "epsilons": epsilons, "margin": raw["margin"],
+                "surrogate_beta": raw["surrogate_beta"], "sigma_max": raw["sigma_max"],
+                "dense_jacobian": raw["dense_jacobian"], "practical_samples": raw["practical_samples"],
+                "attacks": raw["attacks"], "attack_steps": raw["attack_steps"], "ifia_k": raw["ifia_k"],
+                "seed": seed}
+    chosen = {d: tuple(_bounds_models(raw["models"], models, d)) if methods else () for d in datasets}
+    for d, ids in chosen.items():
+        if ids and raw["n_images"] > datasets[d].pool_size:
+            raise ConfigError(f"bounds/n_images {raw['n_images']} exceeds pool_size {datasets[d].pool_size} of "
+                              f"data set {d!r}; valid: at most {datasets[d].pool_size}")
+    return BoundsConfig(methods, chosen, settings)
 
 
 def default_occlusion_budgets(image_size: int) -> list[dict]:
@@ -321,14 +388,15 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         raise ConfigError(f"report/table_method {raw['report']['table_method']!r} is not among the configured "
                           f"methods {sorted(methods)}")
     attacks = _attack_config(copy.deepcopy(raw["attacks"]), methods, raw["report"]["table_method"], datasets, models)
+    bounds = _bounds_config(raw["bounds"], raw["attribution"]["custom"], raw["seed"], datasets, models)
 
     return Experiment(
         seed=raw["seed"], datasets=datasets, models=models, recipes=recipes, methods=methods,
         transforms=tuple(raw["inequality"]["transforms"]),
         attribution_options={k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype",
                                                                 "shard_images")},
-        attacks=attacks, report=raw["report"], fetch=raw["fetch"], raw=raw,
+        attacks=attacks, bounds=bounds, report=raw["report"], fetch=raw["fetch"], raw=raw,
     )
 
 
-__all__ = ["AttackConfig", "ConfigError", "Experiment", "DatasetConfig", "load_experiment", "stable_hash"]
+__all__ = ["AttackConfig", "BoundsConfig", "ConfigError", "Experiment", "DatasetConfig", "load_experiment", "stable_hash"]

@@ -64,6 +64,17 @@ def test_default_config_expands_the_grid(config):
     (lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 65, "radius": 2}]),
      ["N = 65", "64 regions"]),
     (lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 5}]), ["radius"]),
+    # bounds
+    (lambda c: c["bounds"].update(methods=["ig", "ixg"]), ["ixg", "input_x_gradient", "integrated_gradients"]),
+    (lambda c: c["bounds"].update(methods=["grad"]), ["grad", "gradient"]),
+    (lambda c: c["bounds"].update(models=["test_resnet-std-s9"]), ["test_resnet-std-s9", "test_resnet-std-s0"]),
+    (lambda c: c["bounds"].update(attacks=["pgd", "ifia_topk"]), ["pgd", "pgd_cross_entropy"]),
+    (lambda c: c["bounds"]["sigma_max"].update(method="arnoldi"), ["arnoldi", "lanczos", "power", "dense"]),
+    (lambda c: c["bounds"].update(epsilons={"linf": ["8"]}), ["'8'", "8/255"]),
+    (lambda c: c["bounds"].update(epsilons={"l1": [1.0]}), ["l1"]),
+    (lambda c: c["bounds"].update(epsilons={"l2": [], "linf": []}), ["no radius", "linf"]),
+    (lambda c: c["bounds"].update(margin=0.9), ["margin", "0.9"]),
+    (lambda c: c["bounds"].update(n_images=800), ["n_images 800", "pool_size 700"]),
 ])
 def test_bad_values_name_the_value_and_the_valid_choices(config, mutate, fragments):
     mutate(config)
@@ -87,6 +98,17 @@ def test_a_misspelt_baseline_fails_at_config_load_not_in_the_attribution_job(con
     with pytest.raises(ConfigError) as error:
         load_experiment(config)
     assert "'black'" in str(error.value) and "gaussian, mean, zero" in str(error.value)
+
+
+def test_bounds_of_the_default_speak_of_the_suites_ig_on_the_standard_and_strongest_models(config):
+    bounds = load_experiment(config).bounds
+    assert bounds.methods["ig"] == load_experiment(config).methods["ig"]  # the same IG as the Gini tables
+    assert bounds.methods["gradient"].kind == "gradient"
+    assert bounds.model_ids("synthetic_shapes") == ["test_resnet-std-s0", "test_resnet-linf4-s0",
+                                                    "test_efficientnet-std-s0", "test_efficientnet-linf4-s0"]
+    assert bounds.settings["epsilons"] == {"l2": [0.5], "linf": [pytest.approx(2 / 255)]}
+    config.pop("bounds")
+    assert load_experiment(config).bounds.model_ids("synthetic_shapes") == []  # off unless configured
 
 
 def test_attack_defaults_follow_the_paper(config):

@@ -45,6 +45,9 @@ def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     assert counts["compare_with_paper"] == 1
     n_pairs = len(exp.attacks.transfer_pairs["synthetic_shapes"])
     assert n_pairs == 4 and counts["transfer_attacks"] == n_pairs * len(exp.attacks.transfer_methods)
+    n_bounded = len(exp.bounds.model_ids("synthetic_shapes"))
+    assert n_bounded == 4 and counts["bound_attribution"] == n_bounded * len(exp.bounds.methods)
+    assert counts["aggregate_bounds"] == 1
 
 
 def test_lint_reports_only_software_deployment_notices(tmp_path, default_config):
@@ -59,6 +62,7 @@ def test_lint_reports_only_software_deployment_notices(tmp_path, default_config)
     (lambda c: c["model_grid"][0].update(arch="test_resnett"), "test_resnett"),
     (lambda c: c["datasets"]["synthetic_shapes"].update(builder="synthetic_shape"), "Did you mean 'synthetic_shapes'"),
     (lambda c: c["attacks"]["occlusion"].update(colours=["black", "pink"]), "unknown occlusion colour 'pink'"),
+    (lambda c: c["bounds"].update(methods=["smoothgrad"]), "'smoothgrad' is of kind 'smoothgrad', which has no"),
 ])
 def test_invalid_config_fails_before_any_job(tmp_path, default_config, mutate, expected):
     config = copy.deepcopy(default_config)

@@ -58,6 +58,7 @@ def incremental_config() -> dict:
     config["attribution"]["custom"] = {IG: {"kind": "integrated_gradients", "baseline": "gaussian"}}
     config["attribution"]["methods"] = [OTHER, IG]
     config["report"]["table_method"] = IG  # also the transfer method
+    config["bounds"]["methods"] = [IG]
     return config
 
 
@@ -100,20 +101,20 @@ def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
     config["models"] = [{"id": new, "dataset": DATASET, "arch": "test_resnet", "recipe": "resnet_std", "seed": 1}]
     out = dry_run_with(complete_run, config)
     # per method: attribute, score_inequality, attack_noise, attack_occlusion of the new model, and the
-    # aggregates gini, attribution maps, noise, occlusion, occlusion examples. A standard model of seed 1
-    # has no l∞ partner of that seed, so no transfer pair is added (the transfer table still reruns: its
-    # model list grew).
+    # aggregates gini, attribution maps, noise, occlusion, occlusion examples; its IG bounds and the
+    # bounds tables. A standard model of seed 1 has no l∞ partner of that seed, so no transfer pair is
+    # added (the transfer table still reruns: its model list grew).
     assert job_counts(out) == {
         "train_model": 1, "predict": 1, "attribute": 2, "score_inequality": 2, "attack_noise": 2,
-        "attack_occlusion": 2, "select_images": 1, "aggregate_models": 1, "aggregate_gini": 2,
-        "plot_attribution_maps": 2, "aggregate_noise": 2, "aggregate_occlusion": 2,
+        "attack_occlusion": 2, "bound_attribution": 1, "select_images": 1, "aggregate_models": 1,
+        "aggregate_gini": 2, "plot_attribution_maps": 2, "aggregate_noise": 2, "aggregate_occlusion": 2,
         "plot_occlusion_examples": 2, "aggregate_ablation": 1, "aggregate_transfer": 1,
-        "compare_with_paper": 1, "all": 1, "total": 26,
+        "compare_with_paper": 1, "aggregate_bounds": 1, "all": 1, "total": 28,
     }
     jobs = scheduled_jobs(out)
-    assert len(jobs) == 26
+    assert len(jobs) == 28
     per_model = [wildcards for _, wildcards, _ in jobs if "model" in wildcards]
-    assert len(per_model) == 10 and all(w["model"] == new for w in per_model), per_model
+    assert len(per_model) == 11 and all(w["model"] == new for w in per_model), per_model
 
 
 def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(complete_run):
@@ -123,21 +124,22 @@ def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(com
     # attribute of IG for both models and everything that reads those maps: scores and both attacks
     # per model, the two transfer directions (standard <-> l∞ 4/255, IG only), the aggregates of IG, the
     # ablation (it reads every attacked method) and the transfer table, and the paper comparison (it
-    # reads the ablation). Nothing of ixg, no training, prediction or image selection.
+    # reads the ablation); the bounds of IG (they compute the same IG themselves) and their tables.
+    # Nothing of ixg, no training, prediction or image selection.
     expected = {
         "attribute": 2, "score_inequality": 2, "attack_noise": 2, "attack_occlusion": 2, "transfer_attacks": 2,
-        "aggregate_gini": 1, "plot_attribution_maps": 1, "aggregate_noise": 1, "aggregate_occlusion": 1,
-        "plot_occlusion_examples": 1, "aggregate_ablation": 1, "aggregate_transfer": 1, "compare_with_paper": 1,
-        "all": 1,
+        "bound_attribution": 2, "aggregate_gini": 1, "plot_attribution_maps": 1, "aggregate_noise": 1,
+        "aggregate_occlusion": 1, "plot_occlusion_examples": 1, "aggregate_ablation": 1, "aggregate_transfer": 1,
+        "compare_with_paper": 1, "aggregate_bounds": 1, "all": 1,
     }
-    assert job_counts(out) == {**expected, "total": 19}
+    assert job_counts(out) == {**expected, "total": 22}
     jobs = scheduled_jobs(out)
     assert Counter(rule for rule, _, _ in jobs) == expected
     per_method = [(rule, wildcards) for rule, wildcards, _ in jobs if "method" in wildcards]
-    assert len(per_method) == 16  # 10 per-model jobs, 6 aggregates of IG
+    assert len(per_method) == 18  # 12 per-model jobs, 6 aggregates of IG
     assert all(w["method"] == IG for _, w in per_method), [j for j in per_method if j[1]["method"] != IG]
     for rule, _, reason in jobs:
-        if rule == "attribute":
+        if rule in ("attribute", "bound_attribution"):
             assert reason.startswith("Params have changed since last execution"), reason
             assert "'n_steps': 20" in reason and "'n_steps': 10" in reason, reason
 

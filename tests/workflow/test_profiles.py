@@ -10,9 +10,10 @@ import pytest
 from tests.conftest import make_workdir, run_snakemake
 
 pytestmark = pytest.mark.workflow
-GPU_RULES = {"train_model", "predict", "attribute", "attack_noise", "attack_occlusion", "transfer_attacks"}
+GPU_RULES = {"train_model", "predict", "attribute", "attack_noise", "attack_occlusion", "transfer_attacks",
+             "bound_attribution"}
 CPU_RULES = {"prepare_dataset", "score_inequality", "select_images", "aggregate_gini", "aggregate_models",
-             "plot_attribution_maps", "compare_with_paper"}
+             "plot_attribution_maps", "compare_with_paper", "aggregate_bounds"}
 
 
 def resources_by_rule(dry_run_output: str) -> dict[str, set[str]]:

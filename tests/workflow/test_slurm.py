@@ -23,7 +23,8 @@ from tests.workflow.tiny import DATASET, MODELS, assert_same_tables, tables, tin
 pytestmark = pytest.mark.workflow
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 GROUP_SUBMISSIONS = {*(f"group_model-{m}" for m in MODELS), f"group_tables-{DATASET}"}
-GPU_RULES = {"train_model", "predict", "attribute", "attack_noise", "attack_occlusion", "transfer_attacks"}
+GPU_RULES = {"train_model", "predict", "attribute", "attack_noise", "attack_occlusion", "transfer_attacks",
+             "bound_attribution"}
 GPU_SUBMISSIONS = {"rule_train_model", "rule_transfer_attacks", *(f"group_model-{m}" for m in MODELS)}
 
 
@@ -102,7 +103,8 @@ def test_a_model_group_ran_that_models_whole_analysis(slurm_run):
     (log_path,) = [path for kind, path in submissions.values() if kind == f"group_model-{MODELS[1]}"]
     log = open(log_path).read()
     ran = Counter(re.findall(r"^rule (\w+):", log, flags=re.M))
-    assert ran == {"predict": 1, "attribute": 2, "score_inequality": 2, "attack_noise": 2, "attack_occlusion": 2}, ran
+    assert ran == {"predict": 1, "attribute": 2, "score_inequality": 2, "attack_noise": 2, "attack_occlusion": 2,
+                   "bound_attribution": 1}, ran
 
 
 def test_tables_equal_the_local_runs(slurm_run, local_run):
@@ -140,7 +142,8 @@ def test_locally_resources_gpu_1_keeps_gpu_jobs_apart_while_cpu_jobs_run_beside_
     intervals = job_intervals((local_run / "snakemake-local.log").read_text())
     gpu = [i for i in intervals if i[0] in GPU_RULES]
     cpu = [i for i in intervals if i[0] not in GPU_RULES and i[0] != "all"]
-    assert len(gpu) == 2 + 2 + 3 * 4 + 2 and cpu  # train, predict, 3 jobs per (model, method), transfer
+    # train, predict, 3 jobs per (model, method), transfer, bounds
+    assert len(gpu) == 2 + 2 + 3 * 4 + 2 + 2 and cpu
     def overlap(a, b):  # whole seconds: jobs that merely follow each other share a second, not more
         return a[1] < b[2] and b[1] < a[2]
     assert not [(a, b) for i, a in enumerate(gpu) for b in gpu[i + 1:] if overlap(a, b)]

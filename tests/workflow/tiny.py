@@ -1,6 +1,6 @@
 """A small variant of the embedded default for the cluster and incremental-rerun tests: two models of one
-architecture (standard and l∞ 4/255, so one transfer pair), two methods, 40 pool images; every stage of
-the DAG runs, in seconds per job instead of minutes."""
+architecture (standard and l∞ 4/255, so one transfer pair), two methods, 40 pool images, IG bounds on 2
+images; every stage of the DAG runs, in seconds per job instead of minutes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tests.conftest import ROOT
 DATASET = "synthetic_shapes"
 METHODS = ["ixg", "ig"]
 MODELS = ["test_resnet-std-s0", "test_resnet-linf4-s0"]
+BOUND_METHOD = "ig"  # the bounds of the table method, one job per model
 
 
 def tiny_config(epochs: int = 2, n_train: int = 400) -> dict:
@@ -31,6 +32,8 @@ def tiny_config(epochs: int = 2, n_train: int = 400) -> dict:
     config["attribution"]["methods"] = list(METHODS)
     config["attacks"]["noise"]["budgets"] = ["500/150528", "5000/150528"]
     config["attacks"]["noise"]["table_budget"] = "5000/150528"
+    config["bounds"].update(methods=[BOUND_METHOD], models="all", n_images=2, attack_steps=2,
+                            sigma_max={"method": "lanczos", "max_iters": 8, "tol": 1e-3})
     return config
 
 

@@ -100,6 +100,18 @@ METHOD_KINDS.add("input_x_gradient", MethodKind(
 ))
 
 
+def _gradient(model, x, target, params, internal_batch_size):
+    from captum.attr import Saliency
+
+    return Saliency(model).attribute(x, target=target, abs=False), None
+
+
+METHOD_KINDS.add("gradient", MethodKind(
+    compute=_gradient, defaults={}, stochastic=False,
+    description="captum Saliency with abs=False: the signed plain gradient of the target logit",
+))
+
+
 def _smoothgrad(model, x, target, params, internal_batch_size):
     from captum.attr import NoiseTunnel, Saliency
 
@@ -177,6 +189,7 @@ METHOD_PRESETS: dict[str, tuple[str, dict]] = {
     "ig_zero": ("integrated_gradients", {"baseline": "zero"}),  # 20 steps, black baseline
     "ig_code": ("integrated_gradients", {"n_steps": 50, "method": "gausslegendre", "baseline": "mean"}),
     "ixg": ("input_x_gradient", {}),
+    "gradient": ("gradient", {}),  # the plain gradient (the bounds stage's second attribution)
     "smoothgrad": ("smoothgrad", {}),
     "smoothgrad_sq_ig": ("smoothgrad_sq_ig", {}),  # the released code's "nt"
     "gradshap": ("gradient_shap", {}),  # paper: n_samples 20, baseline 0

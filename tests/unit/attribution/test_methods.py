@@ -172,6 +172,16 @@ def test_input_x_gradient_is_exact_on_a_linear_model():
     np.testing.assert_allclose(attr, expected, rtol=0, atol=1e-6)
 
 
+def test_plain_gradient_is_exact_on_a_linear_model():
+    model = linear_model()
+    imgs, _ = images(3, seed=2)
+    labels = np.array([1, 3, 0])
+    attr, _ = attribute(model, imgs, labels, resolve_methods(["gradient"], {})["gradient"])
+    weight = model.backbone[1].weight.detach().double().numpy().reshape(5, 3, 8, 8)
+    std = np.asarray(STD, np.float64).reshape(1, 3, 1, 1)
+    np.testing.assert_allclose(attr, weight[labels] / std, rtol=0, atol=1e-6)  # d f_c / dx = W_c / std, signed
+
+
 # --------------------------------------------------------------------------- every preset
 
 
@@ -184,8 +194,8 @@ def cheap_spec(method_id: str) -> MethodSpec:
 
 def test_presets_cover_every_kind():
     assert {kind for kind, _ in METHOD_PRESETS.values()} == set(METHOD_KINDS.names())
-    assert set(METHOD_PRESETS) == {"ig", "ig_zero", "ig_code", "ixg", "smoothgrad", "smoothgrad_sq_ig",
-                                   "gradshap", "gradshap_code"}
+    assert set(METHOD_PRESETS) == {"ig", "ig_zero", "ig_code", "ixg", "gradient", "smoothgrad",
+                                   "smoothgrad_sq_ig", "gradshap", "gradshap_code"}
 
 
 @pytest.mark.parametrize("method_id", sorted(METHOD_PRESETS))

@@ -1,0 +1,340 @@
+"""Aggregation of the attribution-bound stage (Wang & Kong, CVPR 2023): bounds against attacks, and the
+link between attribution inequality (Gini) and how far an attribution can be moved.
+
+Input: the long rows of the per-model job, one per (model, method, image, norm, ε, attack). Per image
+the best attack gives D* (largest Euclidean deviation of the bounded attribution, label kept) and cos*
+(lowest cosine); against the image's first-order bound B₁ (a linearisation at x) and practical bound B_p
+(σ_max maximised over sampled points of the ball: a sampled sup) this yields tightness D*/B and
+violation flags. Both bounds are estimates, not certificates, so a violation is a finding, never an
+error: rates are reported as measured and no row is dropped or clipped.
+
+Gini relation: Spearman's ρ between the global Gini of the real network's attribution and the relative
+sensitivity D* / (ε ‖A(x)‖) (and the ε-normalised bound B₁ / (ε ‖A(x)‖)), with a percentile
+bootstrap over images. Pooled over ε an image contributes one row per ε, so the bootstrap resamples
+images (all their rows together); scipy's p-value then treats rows as independent and is optimistic.
+Pure functions, no file IO.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ineqbench.models.spec import ModelSpec, epsilon_label
+from ineqbench.reporting.tables import column_label, training_key
+
+IMAGE_KEYS = ["model", "method", "pool_index", "norm", "epsilon"]
+SENSITIVITY_ATTACK = "sensitivity_max"  # captum's Monte-Carlo estimate: a lower estimate users know
+NORM_SYMBOLS = {"l2": "l2", "linf": "l∞"}
+
+# Columns constant within one (image, norm, ε): carried over from the first non-missing row.
+PER_IMAGE = ["label", "prediction", "correct", "bound_first_order", "bound_practical", "cosine_bound_first_order",
+             "cosine_bound_practical", "gini_global", "gini_regional", "attribution_norm", "sigma_max",
+             "sigma_max_practical", "sigma_iterations", "sigma_converged", "sigma_method", "column_norm_sum",
+             "surrogate", "surrogate_beta", "dimension"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One violation test: `value` beyond `bound` (above it, or below it for a cosine lower bound).
+    The flag column of `best_per_image` is `name`; the summary has `{name}_rate` and `{name}_count`."""
+
+    name: str
+    value: str
+    bound: str
+    label: str
+    below: bool = False
+
+
+# A table of checks rather than branches: adding a comparison is one line here, and every table,
+# summary and note picks it up.
+CHECKS = (
+    Check("violates_first_order", "deviation", "bound_first_order", "D* > B₁"),
+    Check("violates_practical", "deviation", "bound_practical", "D* > B_p"),
+    Check("real_violates_first_order", "real_deviation", "bound_first_order", "real-net D* > B₁"),
+    Check("real_violates_practical", "real_deviation", "bound_practical", "real-net D* > B_p"),
+    Check("cosine_violates_first_order", "cosine", "cosine_bound_first_order", "cos* < cos bound₁", below=True),
+    Check("cosine_violates_practical", "cosine", "cosine_bound_practical", "cos* < cos bound_p", below=True),
+    Check("sensitivity_violates_first_order", "sensitivity_deviation", "bound_first_order",
+          "sensitivity_max > B₁"),
+)
+TIGHTNESS = {"first_order": "bound_first_order", "practical": "bound_practical"}
+
+BEST_COLUMNS = [*IMAGE_KEYS, "deviation", "best_attack", "cosine", "best_cosine_attack", "real_deviation",
+                "real_cosine", "sensitivity_deviation", *PER_IMAGE, "relative_sensitivity", "normalised_bound",
+                *(f"tightness_{k}" for k in TIGHTNESS), *(c.name for c in CHECKS)]
+
+
+def threat_label(norm: str, epsilon: float) -> str:
+    """`l2, ε = 0.5` or `l∞, ε = 8/255`: how tables and panels name a threat model."""
+    return f"{NORM_SYMBOLS.get(norm, norm)}, ε = {epsilon_label(epsilon, norm)}"
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator, NaN where the denominator is 0 or missing (no meaningful scale)."""
+    denominator = denominator.astype(float)
+    return numerator.astype(float) / denominator.where(denominator > 0)
+
+
+def _flag(value: pd.Series, bound: pd.Series, below: bool) -> pd.Series:
+    """Strict comparison (a bound met with equality holds); NA where either side is missing, so absent
+    attacks (e.g. no sensitivity_max) are not counted as holding."""
+    value, bound = value.astype(float), bound.astype(float)
+    beaten = value < bound if below else value > bound
+    return beaten.astype("boolean").mask(value.isna() | bound.isna())
+
+
+def best_per_image(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, method, pool_index, norm, epsilon): the best attack's deviation D*
+    (`deviation`, `best_attack`; ties go to the first attack in row order), the lowest cosine cos*
+    (`cosine`, `best_cosine_attack`), the same on the real network, sensitivity_max's deviation on its own
+    (NaN without it), the image's bounds and scores, relative sensitivity D* / (ε ‖A‖), the ε-normalised
+    bound B₁ / (ε ‖A‖), tightness D*/B and one flag per entry of `CHECKS`."""
+    if rows.empty:
+        return pd.DataFrame(columns=BEST_COLUMNS)
+    rows = rows.reset_index(drop=True)  # index labels = row order, so idxmax/idxmin break ties by row order
+    grouped = rows.groupby(IMAGE_KEYS, sort=False)
+    # fill so an all-NaN group still has an argmax; its D* is read back from the original column (NaN)
+    keys = [rows[k] for k in IMAGE_KEYS]
+    at_max = rows["deviation"].astype(float).fillna(-np.inf).groupby(keys, sort=False).idxmax()
+    at_min = rows["cosine"].astype(float).fillna(np.inf).groupby(keys, sort=False).idxmin()
+    best = rows.loc[at_max.to_numpy(), IMAGE_KEYS].reset_index(drop=True)
+    best["deviation"] = rows.loc[at_max.to_numpy(), "deviation"].to_numpy()
+    best["best_attack"] = rows.loc[at_max.to_numpy(), "attack"].to_numpy()
+    best["cosine"] = rows.loc[at_min.to_numpy(), "cosine"].to_numpy()
+    best["best_cosine_attack"] = rows.loc[at_min.to_numpy(), "attack"].to_numpy()
+    best.loc[best["deviation"].isna(), "best_attack"] = None
+    best.loc[best["cosine"].isna(), "best_cosine_attack"] = None
+    extremes = grouped.agg(real_deviation=("real_deviation", "max"), real_cosine=("real_cosine", "min"))
+    sensitivity = rows[rows["attack"] == SENSITIVITY_ATTACK].groupby(IMAGE_KEYS, sort=False)["deviation"].max()
+    present = [c for c in PER_IMAGE if c in rows]
+    best = (best.merge(extremes.reset_index(), on=IMAGE_KEYS)
+            .merge(sensitivity.rename("sensitivity_deviation").reset_index(), on=IMAGE_KEYS, how="left")
+            .merge(grouped[present].first().reset_index(), on=IMAGE_KEYS))
+    for column in set(PER_IMAGE) - set(present):  # an older or partial file: the column reads as missing
+        best[column] = np.nan
+    scale = best["epsilon"].astype(float) * best["attribution_norm"].astype(float)
+    best["relative_sensitivity"] = _ratio(best["deviation"], scale)
+    best["normalised_bound"] = _ratio(best["bound_first_order"], scale)
+    for name, bound in TIGHTNESS.items():
+        best[f"tightness_{name}"] = _ratio(best["deviation"], best[bound])
+    for check in CHECKS:
+        best[check.name] = _flag(best[check.value], best[check.bound], check.below)
+    return best[BEST_COLUMNS]
+
+
+def _most_frequent(values: pd.Series) -> str | None:
+    """The commonest value; ties go to the one seen first (Counter.most_common is stable)."""
+    counts = Counter(values.dropna())
+    return counts.most_common(1)[0][0] if counts else None
+
+
+SUMMARY_KEYS = ["method", "model", "norm", "epsilon"]
+
+
+def bound_summary(best: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.DataFrame:
+    """One row per (method, model, norm, epsilon): means of the bounds and of D*, the commonest best
+    attack, every violation rate (with its count), tightness mean/median/max per bound, mean cos* and
+    cosine bounds, and the share of images whose σ_max iteration converged. Rows ordered by method and
+    norm (first seen), ε, architecture, then training (standard first) and seed."""
+    rows = []
+    for (method, model, norm, epsilon), part in best.groupby(SUMMARY_KEYS, sort=False):
+        spec = specs[model]
+        row = {"method": method, "model": model, "arch": spec.arch, "training": column_label(spec),
+               "seed": spec.seed, "norm": norm, "epsilon": float(epsilon),
+               "threat": threat_label(norm, float(epsilon)), "n_images": int(part["pool_index"].nunique()),
+               "mean_bound_first_order": part["bound_first_order"].mean(),
+               "mean_bound_practical": part["bound_practical"].mean(), "mean_deviation": part["deviation"].mean(),
+               "mean_real_deviation": part["real_deviation"].mean(),
+               "mean_sensitivity_deviation": part["sensitivity_deviation"].mean(),
+               "most_frequent_best_attack": _most_frequent(part["best_attack"])}
+        for check in CHECKS:
+            flags = part[check.name].dropna().astype(bool)
+            row[f"{check.name}_count"] = int(flags.sum())
+            row[f"{check.name}_n"] = len(flags)
+            row[f"{check.name}_rate"] = flags.mean() if len(flags) else np.nan
+        for name in TIGHTNESS:
+            tightness = part[f"tightness_{name}"]
+            row.update({f"tightness_{name}_mean": tightness.mean(), f"tightness_{name}_median": tightness.median(),
+                        f"tightness_{name}_max": tightness.max()})
+        converged = part["sigma_converged"].dropna().astype(bool)
+        row.update({"mean_cosine": part["cosine"].mean(),
+                    "mean_cosine_bound_first_order": part["cosine_bound_first_order"].mean(),
+                    "mean_cosine_bound_practical": part["cosine_bound_practical"].mean(),
+                    "sigma_converged_fraction": converged.mean() if len(converged) else np.nan,
+                    "_order": (training_key(spec), spec.seed)})
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["method", "model", "arch", "training", "seed", "norm", "epsilon", "threat",
+                                     "n_images"])
+    frame = pd.DataFrame(rows)
+    ranks = {col: {v: i for i, v in enumerate(dict.fromkeys(frame[col]))} for col in ("method", "norm")}
+    frame = frame.assign(_method=frame["method"].map(ranks["method"]), _norm=frame["norm"].map(ranks["norm"]))
+    frame = frame.sort_values(["_method", "_norm", "epsilon", "arch", "_order", "model"], kind="stable")
+    return frame.drop(columns=["_method", "_norm", "_order"]).reset_index(drop=True)
+
+
+def _rate_cell(row: pd.Series, name: str) -> str:
+    n = row[f"{name}_n"]
+    return "n/a" if n == 0 else f"{100 * row[f'{name}_rate']:.1f}% ({row[f'{name}_count']}/{n})"
+
+
+def _triple(row: pd.Series, name: str) -> str:
+    values = [row[f"tightness_{name}_{s}"] for s in ("mean", "median", "max")]
+    return " / ".join("n/a" if pd.isna(v) else f"{v:.2f}" for v in values)
+
+
+def bounds_wide(summary: pd.DataFrame) -> pd.DataFrame:
+    """The markdown/LaTeX layout: one row per (method, threat, model), cells formatted; with no rows,
+    a one-cell table that says there is nothing to show."""
+    if summary.empty:
+        return pd.DataFrame({"Attribution bounds": ["(no data: no image was bounded for any model and method)"]})
+    cells = {
+        "Method": summary["method"], "Threat": summary["threat"], "Model": summary["arch"],
+        "Training": summary["training"], "N": summary["n_images"],
+        "B₁ / B_p (mean)": [f"{a:.3g} / {b:.3g}" for a, b in zip(summary["mean_bound_first_order"],
+                                                                summary["mean_bound_practical"])],
+        "D* (mean; commonest best attack)": [f"{d:.3g} ({a})" for d, a in zip(summary["mean_deviation"],
+                                                                             summary["most_frequent_best_attack"])],
+        "D*/B₁ mean / median / max": summary.apply(_triple, axis=1, name="first_order"),
+        "D*/B_p mean / median / max": summary.apply(_triple, axis=1, name="practical"),
+        **{check.label: summary.apply(_rate_cell, axis=1, name=check.name) for check in CHECKS},
+        "cos* / cos bound₁ (mean)": [f"{c:.3f} / {b:.3f}" for c, b in zip(summary["mean_cosine"],
+                                                                        summary["mean_cosine_bound_first_order"])],
+        "σ converged": [("n/a" if pd.isna(f) else f"{100 * f:.0f}%") for f in summary["sigma_converged_fraction"]],
+    }
+    return pd.DataFrame(cells).reset_index(drop=True)
+
+
+def violation_notes(summary: pd.DataFrame) -> str:
+    """Markdown bullets: per (method, norm), every violation rate over all models, images and ε."""
+    if summary.empty:
+        return "No violation rate to report: no image was bounded.\n"
+    lines = ["Violation rates (share of (image, ε) pairs on which an attack went beyond the bound; a valid "
+             "upper bound shows 0%, so any other value is a finding about the bound, reported as measured):", ""]
+    for (method, norm), part in summary.groupby(["method", "norm"], sort=False):
+        cells = []
+        for check in CHECKS:
+            count, n = int(part[f"{check.name}_count"].sum()), int(part[f"{check.name}_n"].sum())
+            cells.append(f"{check.label}: " + ("n/a" if n == 0 else f"{count}/{n} ({100 * count / n:.1f}%)"))
+        lines.append(f"- {method}, {NORM_SYMBOLS.get(norm, norm)}: " + "; ".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+# --- Gini relation ---------------------------------------------------------------------------------------
+
+RELATIONS = {"relative_sensitivity": "D* / (ε ‖A‖)", "normalised_bound": "B₁ / (ε ‖A‖)"}
+GINI_COLUMN = "gini_global"
+RELATION_COLUMNS = ["quantity", "method", "norm", "epsilon", "epsilon_label", "model", "n", "n_images", "rho",
+                    "p_value", "ci_low", "ci_high", "n_boot_used", "note"]
+
+
+def _row_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman ρ of each row of (x, y) (resamples × values): Pearson of average ranks; NaN for a row
+    whose ranks are constant on either side."""
+    rx, ry = stats.rankdata(x, axis=1), stats.rankdata(y, axis=1)
+    rx = rx - rx.mean(axis=1, keepdims=True)
+    ry = ry - ry.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((rx ** 2).sum(axis=1) * (ry ** 2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, (rx * ry).sum(axis=1) / denominator, np.nan)
+
+
+def _resample_indices(clusters: np.ndarray, rng: np.random.Generator, n_boot: int) -> list[np.ndarray]:
+    """Row indices of `n_boot` resamples of whole clusters (images) with replacement, batched into
+    arrays of equal-length resamples so the ranks can be computed for many at once."""
+    codes, _ = pd.factorize(clusters)
+    k = int(codes.max()) + 1
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes, minlength=k)
+    picks = rng.integers(0, k, size=(n_boot, k))
+    if (sizes == sizes[0]).all():  # the usual case: every image has the same number of rows
+        members = order.reshape(k, sizes[0])
+        return [members[picks].reshape(n_boot, -1)]
+    members = np.split(order, np.cumsum(sizes)[:-1])
+    return [np.concatenate([members[i] for i in pick])[None, :] for pick in picks]
+
+
+def spearman_interval(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, *, n_boot: int,
+                      seed: int) -> dict:
+    """Spearman's ρ and p-value (scipy.stats.spearmanr) with a 95% percentile bootstrap interval over
+    clusters (images; resampled whole, with replacement, by a seeded Generator). Resamples whose ranks
+    are constant are skipped. NaN with a `note` when n < 3 or a side is constant."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    result = {"n": len(x), "n_images": len(pd.unique(clusters)), "rho": np.nan, "p_value": np.nan,
+              "ci_low": np.nan, "ci_high": np.nan, "n_boot_used": 0, "note": ""}
+    if len(x) < 3:
+        return {**result, "note": "n < 3"}
+    for name, values in (("Gini", x), ("the deviation measure", y)):
+        if np.ptp(values) == 0:
+            return {**result, "note": f"{name} is constant"}
+    fit = stats.spearmanr(x, y)
+    result.update(rho=float(fit.statistic), p_value=float(fit.pvalue))
+    rng = np.random.default_rng(seed)
+    rhos = np.concatenate([_row_spearman(x[idx], y[idx]) for idx in _resample_indices(np.asarray(clusters), rng,
+                                                                                      n_boot)])
+    rhos = rhos[np.isfinite(rhos)]
+    if len(rhos):
+        result.update(ci_low=float(np.quantile(rhos, 0.025)), ci_high=float(np.quantile(rhos, 0.975)),
+                      n_boot_used=len(rhos))
+    else:
+        result["note"] = "every bootstrap resample had constant ranks"
+    return result
+
+
+def gini_deviation_relation(best: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
+    """Spearman's ρ between `gini_global` and each quantity of `RELATIONS`, per (method, norm, ε) and per
+    (method, norm) pooled over ε (epsilon_label "all", epsilon NaN); each pooled over models (model
+    "all") and per model. Images with a missing value are left out; n counts the pairs used."""
+    rows = []
+    if best.empty:
+        return pd.DataFrame(columns=RELATION_COLUMNS)
+    best = best.assign(_image=best["model"].astype(str) + "/" + best["pool_index"].astype(str))
+    scopes = []
+    for (method, norm), part in best.groupby(["method", "norm"], sort=False):
+        by_model = [("all", part), *((m, p) for m, p in part.groupby("model", sort=False))]
+        for model, frame in by_model:
+            for epsilon, group in sorted(frame.groupby("epsilon", sort=False), key=lambda item: item[0]):
+                scopes.append((method, norm, float(epsilon), epsilon_label(float(epsilon), norm), model, group))
+            scopes.append((method, norm, np.nan, "all", model, frame))
+    for quantity in RELATIONS:
+        for method, norm, epsilon, label, model, group in scopes:
+            valid = group[group[GINI_COLUMN].notna() & group[quantity].notna()]
+            fit = spearman_interval(valid[GINI_COLUMN].to_numpy(), valid[quantity].to_numpy(),
+                                    valid["_image"].to_numpy(), n_boot=n_boot, seed=seed)
+            rows.append({"quantity": quantity, "method": method, "norm": norm, "epsilon": epsilon,
+                         "epsilon_label": label, "model": model, **fit})
+    return pd.DataFrame(rows, columns=RELATION_COLUMNS)
+
+
+def _rho_cell(row: pd.Series) -> str:
+    if pd.isna(row["rho"]):
+        return f"n/a ({row['note']})"
+    interval = "" if pd.isna(row["ci_low"]) else f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
+    return f"{row['rho']:.2f}{interval}, p = {row['p_value']:.2g}"
+
+
+def gini_relation_wide(relation: pd.DataFrame, model_labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per (method, norm, ε, model scope), one column per quantity: ρ [95% interval], p, and n."""
+    if relation.empty:
+        return pd.DataFrame({"Gini relation": ["(no data: no image was bounded for any model and method)"]})
+    labels = {"all": "all models", **(model_labels or {})}
+    frame = relation.assign(cell=relation.apply(_rho_cell, axis=1),
+                            Threat=relation["norm"].map(lambda n: NORM_SYMBOLS.get(n, n)),
+                            Models=relation["model"].map(lambda m: labels.get(m, m)))
+    index = ["method", "Threat", "epsilon_label", "Models"]
+    wide = frame.pivot_table(index=index, columns="quantity", values="cell", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=[q for q in RELATIONS if q in wide.columns])
+    wide.columns = [f"ρ(Gini, {RELATIONS[q]})" for q in wide.columns]
+    n = frame[frame["quantity"] == next(iter(RELATIONS))].set_index(index)["n"]
+    wide = wide.join(n.rename("n (pairs)")).reset_index()
+    return wide.rename(columns={"method": "Method", "epsilon_label": "ε"})
+
+
+__all__ = ["CHECKS", "Check", "RELATIONS", "best_per_image", "bound_summary", "bounds_wide",
+           "gini_deviation_relation", "gini_relation_wide", "spearman_interval", "threat_label",
+           "violation_notes"]
