@@ -79,8 +79,35 @@ def test_figures_and_report_exist(run_dir, default_config):
             assert (run_dir / f"results/{DATASET}/figures/{name}").stat().st_size > 10_000
     html = (run_dir / "results/report.html").read_text(errors="ignore")
     for heading in ("Gini", "Figure 3: inductive noise", "Table 2: inductive occlusion", "Table 3: attribution methods",
-                    "Table 4: transferability"):
+                    "Table 4: transferability", "Attribution bounds"):
         assert heading in html, heading
+    for name in ("bounds_scatter.png", "bounds_epsilon.png", "bounds_gini.png"):
+        assert (run_dir / f"results/{DATASET}/figures/{name}").stat().st_size > 10_000
+
+
+def test_bounds_cover_every_model_method_and_radius_and_the_surrogate_only_where_relus_are(run_dir, default_config):
+    bounds = load_experiment(default_config).bounds
+    models, methods = bounds.model_ids(DATASET), list(bounds.methods)
+    radii = [(norm, eps) for norm, values in bounds.settings["epsilons"].items() for eps in values]
+    summary = pd.read_csv(run_dir / f"results/{DATASET}/tables/bounds.csv")
+    assert len(summary) == len(models) * len(methods) * len(radii)
+    assert set(summary["model"]) == set(models) and (summary["n_images"] == bounds.settings["n_images"]).all()
+    assert (summary["mean_bound_first_order"] > 0).all()
+    assert (summary["mean_bound_practical"] >= summary["mean_bound_first_order"]).all()
+    assert (summary["mean_deviation"] > 0).all()  # the attacks moved every attribution
+    for column in [c for c in summary if c.endswith("_rate")]:
+        assert summary[column].between(0, 1).all(), column
+    for model in models:
+        rows = pd.read_parquet(run_dir / f"results/{DATASET}/bounds/{model}/ig.parquet")
+        relu = model.startswith("test_resnet")  # EfficientNet uses SiLU: smooth, no surrogate
+        assert rows["surrogate"].eq(relu).all(), model
+        if not relu:
+            assert rows["real_deviation"].equals(rows["deviation"])
+    relation = pd.read_csv(run_dir / f"results/{DATASET}/tables/bounds_gini.csv")
+    pooled = relation[(relation["model"] == "all") & (relation["quantity"] == "relative_sensitivity")]
+    assert len(pooled) == len(methods) * len(radii)
+    assert (pooled["n"] == len(models) * bounds.settings["n_images"]).all()
+    assert pooled["rho"].between(-1, 1).all() and (pooled["ci_low"] <= pooled["ci_high"]).all()
 
 
 def _attack_rows(run_dir, kind: str, method: str = "ig") -> pd.DataFrame:

@@ -8,7 +8,8 @@ Per image x, with c the real network's prediction at x (the label constraint kee
    A baseline that a method draws at random (the `ig` preset's Gaussian) is drawn once per image from
    a per-image seed, so bound and attacks speak of one map.
 2. σ_max(J(x)) by the configured method, with its iterations and convergence; with `dense_jacobian`
-   also the full Jacobian's column-norm sum, which enters the l∞ bound.
+   also the full Jacobian: its exact σ_max (then the one the bounds use, the iterative estimate being
+   recorded beside it) and its column-norm sum, which enters the l∞ bound.
 3. Per (norm, ε): every configured attack (`bounds.attacks`), each respecting the label constraint on
    the real network; the attacks' deviations on the real network's own attribution go to `real_*`.
 4. Bounds (`bounds.formulas`), times the configured margin: first order, ε σ_max(J(x)) (l2) or
@@ -101,13 +102,19 @@ def prepare_networks(model: nn.Module, beta: float) -> Networks:
 
 @dataclass(frozen=True)
 class PointSpectrum:
-    """σ_max at one point, and the column-norm sum there when the full Jacobian was formed."""
+    """σ_max at one point; with the full Jacobian also its exact σ_max and column-norm sum."""
 
     estimate: SpectralEstimate
-    column_norm_sum: float | None
+    column_norm_sum: float | None = None
+    dense_sigma_max: float | None = None
+
+    @property
+    def sigma(self) -> float:
+        # the dense SVD is exact, the iterative estimate approaches from below: the bound takes the SVD's
+        return self.estimate.sigma_max if self.dense_sigma_max is None else self.dense_sigma_max
 
     def radius(self, norm: str, epsilon: float, d: int, margin: float) -> float:
-        return margin * euclidean_radius(norm, epsilon, self.estimate.sigma_max, d, self.column_norm_sum)
+        return margin * euclidean_radius(norm, epsilon, self.sigma, d, self.column_norm_sum)
 
 
 def spectrum_at(attribution: AttributionMap, z: torch.Tensor, settings: BoundSettings, seed: int) -> PointSpectrum:
@@ -116,8 +123,10 @@ def spectrum_at(attribution: AttributionMap, z: torch.Tensor, settings: BoundSet
     if not estimate.converged:
         log.warning("sigma_max did not converge in %d iterations (relative residual %.2g): the estimate is "
                     "below the true value", estimate.iterations, estimate.residual)
-    colsum = dense_spectrum(attribution, z).column_norm_sum if settings.dense_jacobian else None
-    return PointSpectrum(estimate, colsum)
+    if not settings.dense_jacobian:
+        return PointSpectrum(estimate)
+    dense = dense_spectrum(attribution, z)
+    return PointSpectrum(estimate, dense.column_norm_sum, dense.sigma_max)
 
 
 def _gini_row(a: torch.Tensor, region_size: int) -> dict[str, float]:
@@ -154,6 +163,7 @@ def bound_image(nets: Networks, spec: MethodSpec, x: torch.Tensor, label: int, s
              "sigma_converged": at_x.estimate.converged, "sigma_residual": at_x.estimate.residual,
              "sigma_method": at_x.estimate.method,
              "column_norm_sum": math.nan if at_x.column_norm_sum is None else at_x.column_norm_sum,
+             "sigma_max_dense": math.nan if at_x.dense_sigma_max is None else at_x.dense_sigma_max,
              "surrogate": nets.surrogate, "surrogate_beta": nets.beta}
     rows = []
     for norm, epsilons in settings.epsilons.items():
@@ -170,7 +180,7 @@ def bound_image(nets: Networks, spec: MethodSpec, x: torch.Tensor, label: int, s
             first = at_x.radius(norm, epsilon, d, settings.margin)
             practical = max(s.radius(norm, epsilon, d, settings.margin) for s in spectra)
             bound = {"norm": norm, "epsilon": float(epsilon), "bound_first_order": first, "bound_practical": practical,
-                     "sigma_max_practical": max(s.estimate.sigma_max for s in spectra),
+                     "sigma_max_practical": max(s.sigma for s in spectra),
                      "cosine_bound_first_order": cosine_lower_bound(first, image["attribution_norm"]),
                      "cosine_bound_practical": cosine_lower_bound(practical, image["attribution_norm"])}
             rows += [{**image, **bound, **_attack_row(r, nets.surrogate)} for r in results]

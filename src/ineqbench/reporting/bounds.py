@@ -300,7 +300,8 @@ def gini_deviation_relation(best: pd.DataFrame, n_boot: int, seed: int) -> pd.Da
         for model, frame in by_model:
             for epsilon, group in sorted(frame.groupby("epsilon", sort=False), key=lambda item: item[0]):
                 scopes.append((method, norm, float(epsilon), epsilon_label(float(epsilon), norm), model, group))
-            scopes.append((method, norm, np.nan, "all", model, frame))
+            if frame["epsilon"].nunique() > 1:  # with one radius the pooled row would repeat it
+                scopes.append((method, norm, np.nan, "all", model, frame))
     for quantity in RELATIONS:
         for method, norm, epsilon, label, model, group in scopes:
             valid = group[group[GINI_COLUMN].notna() & group[quantity].notna()]
@@ -327,11 +328,13 @@ def gini_relation_wide(relation: pd.DataFrame, model_labels: dict[str, str] | No
                             Threat=relation["norm"].map(lambda n: NORM_SYMBOLS.get(n, n)),
                             Models=relation["model"].map(lambda m: labels.get(m, m)))
     index = ["method", "Threat", "epsilon_label", "Models"]
-    wide = frame.pivot_table(index=index, columns="quantity", values="cell", aggfunc="first", sort=False)
+    wide = frame.pivot_table(index=index, columns="quantity", values="cell", aggfunc="first")
     wide = wide.reindex(columns=[q for q in RELATIONS if q in wide.columns])
     wide.columns = [f"ρ(Gini, {RELATIONS[q]})" for q in wide.columns]
     n = frame[frame["quantity"] == next(iter(RELATIONS))].set_index(index)["n"]
     wide = wide.join(n.rename("n (pairs)")).reset_index()
+    # rows in the order the relation lists its scopes (ε ascending, pooled last; all models first)
+    wide = frame[index].drop_duplicates().merge(wide, on=index, how="left")
     return wide.rename(columns={"method": "Method", "epsilon_label": "ε"})
 
 

@@ -48,8 +48,9 @@ def surrogate_note(best: pd.DataFrame) -> str:
 def bounds_caption(dataset: str, rows: pd.DataFrame, best: pd.DataFrame) -> str:
     if best.empty:
         return f"Worst-case attribution deviation on {dataset}: no image was bounded for any model and method."
-    return (f"Worst-case attribution deviation on {dataset} (Wang & Kong, CVPR 2023), {_listing(best['method'])} "
-            f"attributions A(x) of the map the bounds speak of ({surrogate_note(best)}). B₁ is the first-order "
+    return (f"Worst-case attribution deviation on {dataset} (Wang & Kong, CVPR 2023) of the attributions "
+            f"{_listing(best['method'])}, A(x) being the map the bounds describe ({surrogate_note(best)}). "
+            f"B₁ is the first-order "
             f"bound (ε σ_max(J(x)) for l2, ε min(√d σ_max, Σ_j ‖J_:,j‖₂) for l∞): a linearisation at x. B_p is "
             f"the practical bound, with σ_max maximised over x, sampled points of the ball and the best attack "
             f"iterate: a sampled sup. Both are estimates, not certificates (σ_max by "

@@ -51,7 +51,7 @@ def test_a_linear_model_has_a_constant_gradient_so_every_bound_and_deviation_is_
     rows = pd.DataFrame(bound_image(nets, method("gradient"), image(), 0, settings(), 4, 7))
     assert not nets.surrogate and rows["surrogate"].eq(False).all() and rows["surrogate_beta"].isna().all()
     assert len(rows) == 3 * len(ATTACKS)  # (l2, 0.5), (linf, 2/255), (linf, 4/255) times the attacks
-    assert (rows["sigma_max"] == 0).all()
+    assert (rows["sigma_max"] == 0).all() and rows["sigma_max_dense"].isna().all()
     assert (rows[["bound_first_order", "bound_practical"]] == 0).all().all()
     np.testing.assert_allclose(rows["deviation"], 0, atol=1e-6)
     assert (rows["cosine_bound_first_order"] == 1).all()
@@ -98,7 +98,8 @@ def test_the_dense_jacobian_adds_the_column_norm_linf_bound():
                                     4, 5))
     linf = rows[rows["norm"] == "linf"].iloc[0]
     assert np.isfinite(linf["column_norm_sum"])
-    expected = linf["epsilon"] * min(math.sqrt(x.numel()) * linf["sigma_max"], linf["column_norm_sum"])
+    assert linf["sigma_max"] == pytest.approx(linf["sigma_max_dense"], rel=1e-4)  # Lanczos agrees with the SVD
+    expected = linf["epsilon"] * min(math.sqrt(x.numel()) * linf["sigma_max_dense"], linf["column_norm_sum"])
     assert linf["bound_first_order"] == pytest.approx(expected)
 
 
