@@ -36,6 +36,7 @@ rule aggregate_bounds:
         md=report("results/{dataset}/tables/bounds.md", caption="../report/bounds_table.rst",
                   category="Attribution bounds", subcategory="{dataset}", labels={"kind": "table", "what": "bounds"}),
         tex="results/{dataset}/tables/bounds.tex",
+        images="results/{dataset}/tables/bounds_images.csv",
         gini_csv="results/{dataset}/tables/bounds_gini.csv",
         gini_md=report("results/{dataset}/tables/bounds_gini.md", caption="../report/bounds_gini.rst",
                        category="Attribution bounds", subcategory="{dataset}",

@@ -97,6 +97,9 @@ def test_bounds_cover_every_model_method_and_radius_and_the_surrogate_only_where
     assert (summary["mean_deviation"] > 0).all()  # the attacks moved every attribution
     for column in [c for c in summary if c.endswith("_rate")]:
         assert summary[column].between(0, 1).all(), column
+    per_image = pd.read_csv(run_dir / f"results/{DATASET}/tables/bounds_images.csv")
+    assert len(per_image) == len(summary) * bounds.settings["n_images"]
+    assert set(per_image["best_attack"]) <= set(bounds.settings["attacks"])
     for model in models:
         rows = pd.read_parquet(run_dir / f"results/{DATASET}/bounds/{model}/ig.parquet")
         relu = model.startswith("test_resnet")  # EfficientNet uses SiLU: smooth, no surrogate

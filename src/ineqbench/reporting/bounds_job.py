@@ -70,8 +70,9 @@ def gini_caption(dataset: str, n_boot: int) -> str:
 
 
 def bounds_tables_job(*, dataset: str, bound_paths: dict[str, dict[str, str]], card_paths: dict[str, str],
-                      n_boot: int, seed: int, csv_path: str, md_path: str, tex_path: str, gini_csv_path: str,
-                      gini_md_path: str, scatter_path: str, epsilon_path: str, gini_figure_path: str) -> None:
+                      n_boot: int, seed: int, csv_path: str, md_path: str, tex_path: str, images_path: str,
+                      gini_csv_path: str, gini_md_path: str, scatter_path: str, epsilon_path: str,
+                      gini_figure_path: str) -> None:
     specs = specs_from_cards(card_paths)
     rows = read_bound_rows(bound_paths)
     best = best_per_image(rows)
@@ -79,6 +80,8 @@ def bounds_tables_job(*, dataset: str, bound_paths: dict[str, dict[str, str]], c
     caption = bounds_caption(dataset, rows, best)
     wide = bounds_wide(summary)
     write_text(csv_path, summary.assign(dataset=dataset).to_csv(index=False))
+    # per image, norm and ε: each bound, the best attack deviation and which attack gave it, the flags
+    write_text(images_path, best.assign(dataset=dataset).to_csv(index=False))
     write_text(md_path, f"### {caption}\n\n{to_markdown(wide)}\n\n{violation_notes(summary)}")
     write_text(tex_path, to_latex(wide, caption, label_columns=4 if len(summary) else 1))
 

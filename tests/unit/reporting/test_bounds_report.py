@@ -200,7 +200,7 @@ def write_cards(root: Path) -> dict[str, str]:
 
 
 def outputs(root: Path) -> dict[str, str]:
-    names = {"csv_path": "bounds.csv", "md_path": "bounds.md", "tex_path": "bounds.tex",
+    names = {"csv_path": "bounds.csv", "md_path": "bounds.md", "tex_path": "bounds.tex", "images_path": "images.csv",
              "gini_csv_path": "gini.csv", "gini_md_path": "gini.md", "scatter_path": "scatter.png",
              "epsilon_path": "epsilon.png", "gini_figure_path": "gini.png"}
     return {k: str(root / "out" / v) for k, v in names.items()}
@@ -222,6 +222,9 @@ def test_job_writes_every_output_and_reports_the_violation_rate(tmp_path):
     assert "β = 10" in markdown and "not certificates" in markdown and "50.0% (2/4)" in markdown
     summary = pd.read_csv(out["csv_path"])
     assert len(summary) == 16 and (summary["violates_first_order_rate"] == 0.5).all()
+    per_image = pd.read_csv(out["images_path"])  # per image, norm and ε: the bounds, D* and its attack
+    assert len(per_image) == 16 * 4 and per_image["violates_first_order"].sum() == 32
+    assert {"bound_first_order", "bound_practical", "deviation", "best_attack", "dataset"} <= set(per_image)
     assert "ρ(Gini" in Path(out["gini_md_path"]).read_text()
     assert r"\begin{table}" in Path(out["tex_path"]).read_text()
 
