@@ -49,6 +49,9 @@ def paper_run(tmp_path_factory):
     for recipe in run_config["recipes"].values():
         recipe.update(epochs=3, batch_size=25, lr=0.02, pgd_steps=1, eps_warmup_epochs=1)
     run_config["attribution"].update(methods=["ig"], batch_size=8)
+    # the config's bounds stage on the ResNet-18 pair only, 2 images, short attacks (cost)
+    run_config["bounds"].update(methods=["gradient"], models=["resnet18-std-s0", "resnet18-linf8-s0"], n_images=2,
+                                attack_steps=2, sigma_max={"method": "lanczos", "max_iters": 8, "tol": 1e-3})
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CIFAR10_ROOT", str(tmp / "cifar"))
         experiment = load_experiment(run_config)
@@ -95,3 +98,12 @@ def test_tables_and_the_paper_side_by_side(paper_run):
     assert cell["this_run"].item() == pytest.approx(
         rows[rows["models"] == "resnet18-linf8-s0"]["mean"].item())
     assert "Duan et al." in (workdir / f"results/{DATASET}/tables/paper_comparison.md").read_text()
+
+
+def test_the_configs_bounds_stage_runs_on_the_resnet_pair(paper_run):
+    workdir, experiment = paper_run
+    summary = pd.read_csv(workdir / f"results/{DATASET}/tables/bounds.csv")
+    radii = sum(len(v) for v in experiment.bounds.settings["epsilons"].values())
+    assert radii == 4 and len(summary) == 2 * radii  # l2 0.25, 0.5 and l∞ 2/255, 8/255 for both models
+    assert set(summary["model"]) == {"resnet18-std-s0", "resnet18-linf8-s0"}
+    assert (summary["n_images"] == 2).all() and (summary["mean_bound_first_order"] > 0).all()

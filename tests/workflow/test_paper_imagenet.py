@@ -62,6 +62,7 @@ def paper_run(tmp_path_factory):
     run_config["model_grid"] = [config["model_grid"][0]]  # the ResNet-18 family
     run_config["models"] = []
     run_config["attribution"].update(methods=["ig"], batch_size=4)
+    run_config["bounds"]["methods"] = []  # second-order IG at 224 px costs minutes per image on a CPU
     run_config["fetch"]["download_dir"] = str(tmp / "downloads")
 
     with LoopbackServer() as server, pytest.MonkeyPatch.context() as env:
