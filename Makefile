@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
+PYTEST := $(BIN)/python -m pytest
 
-.PHONY: run test report clean-results
+.PHONY: run test test-slow test-all lint report clean-results
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -19,8 +20,20 @@ run: $(STAMP)
 	$(BIN)/snakemake --cores 1 --report results/report.html
 	$(BIN)/python -m ineqbench.summary config.yaml
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+# The fast lane (at most 10 minutes on 2 cores): lint, layering, unit tests, dry runs, the tiny run.
+test: $(STAMP) lint
+	$(PYTEST) -q -m "not slow" --durations=15
+
+# The slow lane alone: the embedded default, the paper configs, the real Slurm, the incremental reruns.
+test-slow: $(STAMP)
+	$(PYTEST) -q -m slow --durations=0
+
+test-all: test test-slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean-results:
 	rm -rf results .snakemake

@@ -44,13 +44,13 @@ def synthetic_batches(n: int, seed: int = 0):
 
 
 def small_arrays(n: int) -> dict[str, np.ndarray]:
-    return {"pool_index": np.arange(n), "labels": np.arange(n) % 1000,
-            "convergence_delta": np.zeros(n, np.float32)}
+    return {"pool_index": np.arange(n), "labels": np.arange(n) % 1000, "convergence_delta": np.zeros(n, np.float32)}
 
 
 def write_sharded(path: Path, n: int, shard: int) -> None:
-    with AttributionWriter(path, n_images=n, shape=SHAPE, dtype=np.float16, shard_images=shard,
-                           meta={"settings": {}, "seed": 0}) as writer:
+    with AttributionWriter(
+        path, n_images=n, shape=SHAPE, dtype=np.float16, shard_images=shard, meta={"settings": {}, "seed": 0}
+    ) as writer:
         for _, maps in synthetic_batches(n):
             writer.append(maps)
         writer.add(**small_arrays(n))
@@ -107,8 +107,11 @@ def measure(fn: Callable[[], object], repeats: int) -> tuple[float, int, int]:
     fn()
     heap_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    rss_growth = (_vm("VmHWM") - baseline_rss if hwm_reset
-                  else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - maxrss_before)
+    rss_growth = (
+        _vm("VmHWM") - baseline_rss
+        if hwm_reset
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - maxrss_before
+    )
     return min(times), heap_peak, rss_growth
 
 
@@ -135,10 +138,12 @@ def main() -> None:
         t_write = time.perf_counter() - start
         write_legacy(legacy, args.images, Path(folder) / "scratch.npy")
         size = sharded.stat().st_size
-        print(f"{args.images} maps of {'x'.join(map(str, SHAPE))} float16, shards of {args.shard}: "
-              f"{size / mib:.0f} MiB on disk; written in {t_write:.1f} s with a peak numpy heap of "
-              f"{write_heap / mib:.0f} MiB (one shard: {args.shard * np.prod(SHAPE) * 2 / mib:.0f} MiB, one float32 "
-              f"batch of {BATCH}: {BATCH * np.prod(SHAPE) * 4 / mib:.0f} MiB)")
+        print(
+            f"{args.images} maps of {'x'.join(map(str, SHAPE))} float16, shards of {args.shard}: "
+            f"{size / mib:.0f} MiB on disk; written in {t_write:.1f} s with a peak numpy heap of "
+            f"{write_heap / mib:.0f} MiB (one shard: {args.shard * np.prod(SHAPE) * 2 / mib:.0f} MiB, one float32 "
+            f"batch of {BATCH}: {BATCH * np.prod(SHAPE) * 4 / mib:.0f} MiB)"
+        )
         rows = np.random.default_rng(1).choice(args.images, args.rows, replace=False)
         reference = old_load(legacy)[rows]
         assert np.array_equal(load_attributions(sharded)[0][rows], reference)
@@ -161,8 +166,10 @@ def main() -> None:
             (scan, "new: iter_batches, sharded", lambda: scan_new(sharded), 2),
         ]
         results = [(task, how, *measure(fn, repeats)) for task, how, fn, repeats in cases]
-    print("\n| read | path | time s | peak numpy heap MiB | peak RSS growth MiB | time ratio old/new | "
-          "heap ratio old/new |")
+    print(
+        "\n| read | path | time s | peak numpy heap MiB | peak RSS growth MiB | time ratio old/new | "
+        "heap ratio old/new |"
+    )
     print("|---|---|---|---|---|---|---|")
     for task, how, t, heap, rss in results:
         old = next(r for r in results if r[0] == task and r[1].startswith("old"))

@@ -19,8 +19,15 @@ import torch
 import yaml
 
 from ineqbench.attacks.jobs import load_attack_inputs
-from ineqbench.attacks.occlusion import COLOURS, LOOP_ORDERS, OcclusionSettings, centres_of, coverage, search_batched, \
-    search_sequential
+from ineqbench.attacks.occlusion import (
+    COLOURS,
+    LOOP_ORDERS,
+    OcclusionSettings,
+    centres_of,
+    coverage,
+    search_batched,
+    search_sequential,
+)
 from ineqbench.config import load_experiment
 
 
@@ -39,14 +46,22 @@ def main() -> None:
     dataset = exp.datasets[args.results.rstrip("/").split("/")[-1]]
     settings = OcclusionSettings(**exp.attacks.occlusion)
     r = args.results
-    print("| model | budget | colour | images | sequential s | " + " | ".join(f"chunk {c}: s (x)" for c in args.chunks)
-          + " | decisions differing |")
+    print(
+        "| model | budget | colour | images | sequential s | "
+        + " | ".join(f"chunk {c}: s (x)" for c in args.chunks)
+        + " | decisions differing |"
+    )
     print("|---" * (6 + len(args.chunks)) + "|")
     totals = {"seq": 0.0, **{c: 0.0 for c in args.chunks}}
     for model_id in args.models:
-        inputs = load_attack_inputs(f"{r}/models/{model_id}.safetensors", f"{r}/models/{model_id}.json",
-                                    f"{r}/attributions/{model_id}/{args.method}.npz", f"{r}/data/test.npz",
-                                    f"{r}/data/pool.parquet", threads=args.threads)
+        inputs = load_attack_inputs(
+            f"{r}/models/{model_id}.safetensors",
+            f"{r}/models/{model_id}.json",
+            f"{r}/attributions/{model_id}/{args.method}.npz",
+            f"{r}/data/test.npz",
+            f"{r}/data/pool.parquet",
+            threads=args.threads,
+        )
         x = torch.from_numpy(inputs.images[: args.images]).float() / 255
         y = torch.from_numpy(inputs.labels[: args.images])
         maps = torch.from_numpy(inputs.maps[: args.images])
@@ -62,8 +77,9 @@ def main() -> None:
                 cells, differing = [], 0
                 for chunk in args.chunks:
                     start = time.perf_counter()
-                    bat = search_batched(inputs.model, x, y, fill, cover, candidates, chunk=chunk,
-                                         batch_size=settings.batch_size)
+                    bat = search_batched(
+                        inputs.model, x, y, fill, cover, candidates, chunk=chunk, batch_size=settings.batch_size
+                    )
                     t_bat = time.perf_counter() - start
                     totals[chunk] += t_bat
                     cells.append(f"{t_bat:.2f} (x{t_seq / t_bat:.1f})")
@@ -72,9 +88,13 @@ def main() -> None:
                     if differ.any():
                         print(f"  differing images have min margin {seq.min_margin[differ].max():.2e}")
                 label = f"N={budget['regions']}, R={budget['radius']}"
-                print(f"| {model_id} | {label} | {colour} | {len(x)} | {t_seq:.2f} | {' | '.join(cells)} | {differing} |")
-    print("\nTotal: sequential {:.1f} s; ".format(totals["seq"]) + "; ".join(
-        f"chunk {c}: {totals[c]:.1f} s (x{totals['seq'] / totals[c]:.1f})" for c in args.chunks))
+                print(
+                    f"| {model_id} | {label} | {colour} | {len(x)} | {t_seq:.2f} | {' | '.join(cells)} | {differing} |"
+                )
+    print(
+        "\nTotal: sequential {:.1f} s; ".format(totals["seq"])
+        + "; ".join(f"chunk {c}: {totals[c]:.1f} s (x{totals['seq'] / totals[c]:.1f})" for c in args.chunks)
+    )
 
 
 if __name__ == "__main__":

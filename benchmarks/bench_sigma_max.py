@@ -36,6 +36,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -103,18 +104,38 @@ def run_image(A, x: torch.Tensor, args: argparse.Namespace) -> dict:
     """All three methods on one image; the dense Jacobian is timed apart from its SVD."""
     row: dict = {}
     power, t, rss = measured(lambda: power_iteration(A, x, max_iters=args.power_iters, tol=args.tol, seed=args.seed))
-    row["power"] = {"seconds": t, "rss": rss, "sigma": power.sigma_max, "iterations": power.iterations,
-                    "converged": power.converged, "residual": power.residual}
+    row["power"] = {
+        "seconds": t,
+        "rss": rss,
+        "sigma": power.sigma_max,
+        "iterations": power.iterations,
+        "converged": power.converged,
+        "residual": power.residual,
+    }
     krylov, t, rss = measured(lambda: lanczos(A, x, max_iters=args.lanczos_iters, tol=args.tol, seed=args.seed))
-    row["lanczos"] = {"seconds": t, "rss": rss, "sigma": krylov.sigma_max, "iterations": krylov.iterations,
-                      "converged": krylov.converged, "residual": krylov.residual}
-    J, t_jac, rss = measured(lambda: dense_jacobian(A, x, chunk_size=args.chunk_size))
-    spectrum, t_svd, _ = measured(lambda: dense_spectrum(A, x, jacobian=J))
+    row["lanczos"] = {
+        "seconds": t,
+        "rss": rss,
+        "sigma": krylov.sigma_max,
+        "iterations": krylov.iterations,
+        "converged": krylov.converged,
+        "residual": krylov.residual,
+    }
+    jacobian, t_jac, rss = measured(lambda: dense_jacobian(A, x, chunk_size=args.chunk_size))
+    spectrum, t_svd, _ = measured(partial(dense_spectrum, A, x, jacobian=jacobian))
     s = spectrum.singular_values
-    row["dense"] = {"seconds": t_jac + t_svd, "jacobian_seconds": t_jac, "svd_seconds": t_svd, "rss": rss,
-                    "sigma": spectrum.sigma_max, "iterations": 0, "converged": True, "residual": 0.0,
-                    "sigma2_over_sigma1": float(s[1] / s[0]) if s[0] > 0 else float("nan")}
-    del J
+    row["dense"] = {
+        "seconds": t_jac + t_svd,
+        "jacobian_seconds": t_jac,
+        "svd_seconds": t_svd,
+        "rss": rss,
+        "sigma": spectrum.sigma_max,
+        "iterations": 0,
+        "converged": True,
+        "residual": 0.0,
+        "sigma2_over_sigma1": float(s[1] / s[0]) if s[0] > 0 else float("nan"),
+    }
+    del jacobian
     for name in ("power", "lanczos"):
         row[name]["rel_error"] = (row[name]["sigma"] - spectrum.sigma_max) / spectrum.sigma_max
     row["dense"]["rel_error"] = 0.0
@@ -144,16 +165,24 @@ def summarise(rows: list[dict], d: int) -> list[dict]:
         else:
             state = (max(iters) + 2) * d * 4  # Krylov basis + the new vector + the Ritz vector
         seconds = statistics.median(p["seconds"] for p in per)
-        out.append({
-            "method": name, "seconds_median": seconds,
-            "seconds_min": min(p["seconds"] for p in per), "seconds_max": max(p["seconds"] for p in per),
-            "iterations_median": statistics.median(iters), "iterations_min": min(iters),
-            "iterations_max": max(iters), "converged": sum(p["converged"] for p in per), "images": len(per),
-            "max_abs_rel_error": max(abs(p["rel_error"]) for p in per),
-            "max_residual": max(p["residual"] for p in per),
-            "speed_ratio_dense_over_method": dense_median / seconds,
-            "state_bytes": state, "peak_rss_growth_bytes": max(p["rss"] for p in per),
-        })
+        out.append(
+            {
+                "method": name,
+                "seconds_median": seconds,
+                "seconds_min": min(p["seconds"] for p in per),
+                "seconds_max": max(p["seconds"] for p in per),
+                "iterations_median": statistics.median(iters),
+                "iterations_min": min(iters),
+                "iterations_max": max(iters),
+                "converged": sum(p["converged"] for p in per),
+                "images": len(per),
+                "max_abs_rel_error": max(abs(p["rel_error"]) for p in per),
+                "max_residual": max(p["residual"] for p in per),
+                "speed_ratio_dense_over_method": dense_median / seconds,
+                "state_bytes": state,
+                "peak_rss_growth_bytes": max(p["rss"] for p in per),
+            }
+        )
     return out
 
 
@@ -169,17 +198,21 @@ def _iters(s: dict) -> str:
 
 
 def markdown(summaries: dict[str, list[dict]]) -> str:
-    lines = ["| attribution | method | seconds, median (min–max) | iterations | converged | max rel. error vs dense"
-             " | speed ratio dense/method | vector state | peak RSS growth |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| attribution | method | seconds, median (min–max) | iterations | converged | max rel. error vs dense"
+        " | speed ratio dense/method | vector state | peak RSS growth |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for kind, summary in summaries.items():
         for s in summary:
             ratio = "" if s["method"] == "dense" else f"x{s['speed_ratio_dense_over_method']:.1f}"
             err = "(reference)" if s["method"] == "dense" else f"{s['max_abs_rel_error']:.1e}"
             rss = "n/a" if s["peak_rss_growth_bytes"] < 0 else _size(s["peak_rss_growth_bytes"])
-            lines.append(f"| {kind} | {s['method']} | {s['seconds_median']:.2f} ({s['seconds_min']:.2f}–"
-                         f"{s['seconds_max']:.2f}) | {_iters(s)} | {s['converged']}/{s['images']} | {err} | {ratio} | "
-                         f"{_size(s['state_bytes'])} | {rss} |")
+            lines.append(
+                f"| {kind} | {s['method']} | {s['seconds_median']:.2f} ({s['seconds_min']:.2f}–"
+                f"{s['seconds_max']:.2f}) | {_iters(s)} | {s['converged']}/{s['images']} | {err} | {ratio} | "
+                f"{_size(s['state_bytes'])} | {rss} |"
+            )
     return "\n".join(lines)
 
 
@@ -209,11 +242,13 @@ def main() -> None:
     d = xs[0].numel()
     with torch.no_grad():
         targets = surrogate.model(xs).argmax(1).tolist()
-    print(f"test_resnet ({sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, random weights, eval), "
-          f"softplus β={args.beta:g} surrogate: {surrogate.replaced} ReLUs replaced, kinked left: "
-          f"{', '.join(surrogate.kinked_left) or 'none'}; d = {d}; {len(xs)} image(s), targets {targets}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads; tol {args.tol:g}, "
-          f"power ≤ {args.power_iters}, Lanczos ≤ {args.lanczos_iters} iterations, jacrev chunk {args.chunk_size}")
+    print(
+        f"test_resnet ({sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, random weights, eval), "
+        f"softplus β={args.beta:g} surrogate: {surrogate.replaced} ReLUs replaced, kinked left: "
+        f"{', '.join(surrogate.kinked_left) or 'none'}; d = {d}; {len(xs)} image(s), targets {targets}; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; tol {args.tol:g}, "
+        f"power ≤ {args.power_iters}, Lanczos ≤ {args.lanczos_iters} iterations, jacrev chunk {args.chunk_size}"
+    )
 
     summaries: dict[str, list[dict]] = {}
     per_image: dict[str, list[dict]] = {}
@@ -227,19 +262,31 @@ def main() -> None:
         for i, (x, target) in enumerate(zip(xs, targets, strict=True)):
             row = run_image(attribution_map(kind, surrogate.model, target, params), x, args)
             rows.append(row)
-            print(f"  {label}, image {i}: σ_dense {row['dense']['sigma']:.6g} (σ2/σ1 "
-                  f"{row['dense']['sigma2_over_sigma1']:.4f}; jacrev {row['dense']['jacobian_seconds']:.1f} s + SVD "
-                  f"{row['dense']['svd_seconds']:.1f} s), power {row['power']['sigma']:.6g} in "
-                  f"{row['power']['iterations']} it / {row['power']['seconds']:.1f} s, Lanczos "
-                  f"{row['lanczos']['sigma']:.6g} in {row['lanczos']['iterations']} it / "
-                  f"{row['lanczos']['seconds']:.1f} s", flush=True)
+            print(
+                f"  {label}, image {i}: σ_dense {row['dense']['sigma']:.6g} (σ2/σ1 "
+                f"{row['dense']['sigma2_over_sigma1']:.4f}; jacrev {row['dense']['jacobian_seconds']:.1f} s + SVD "
+                f"{row['dense']['svd_seconds']:.1f} s), power {row['power']['sigma']:.6g} in "
+                f"{row['power']['iterations']} it / {row['power']['seconds']:.1f} s, Lanczos "
+                f"{row['lanczos']['sigma']:.6g} in {row['lanczos']['iterations']} it / "
+                f"{row['lanczos']['seconds']:.1f} s",
+                flush=True,
+            )
         per_image[label] = rows
         summaries[label] = summarise(rows, d)
         if args.out:  # after every attribution kind, so a long run that is stopped keeps what it has
-            payload = {"settings": {k: v for k, v in vars(args).items() if k != "out"}, "d": d, "targets": targets,
-                       "beta": args.beta, "kinked_left": list(surrogate.kinked_left), "torch": torch.__version__,
-                       "threads": torch.get_num_threads(), "machine": platform.machine(), "per_image": per_image,
-                       "summary": summaries, "table": markdown(summaries)}
+            payload = {
+                "settings": {k: v for k, v in vars(args).items() if k != "out"},
+                "d": d,
+                "targets": targets,
+                "beta": args.beta,
+                "kinked_left": list(surrogate.kinked_left),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "machine": platform.machine(),
+                "per_image": per_image,
+                "summary": summaries,
+                "table": markdown(summaries),
+            }
             Path(args.out).write_text(json.dumps(payload, indent=2))
 
     print()

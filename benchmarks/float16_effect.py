@@ -36,8 +36,10 @@ def main(folder: str, region: int = 4) -> None:
         o1, o5 = topk_overlap(maps, half, 0.01), topk_overlap(maps, half, 0.05)
         underflow = float(((maps != 0) & (half == 0)).mean())
         rows.append((path.parent.name, path.stem, dg.max(), dr.max(), o1.mean(), o1.min(), o5.mean(), underflow))
-    print("| model | method | max abs ΔGini global | max abs ΔGini regional | top-1% overlap mean (min) | "
-          "top-5% overlap mean | share of non-zeros flushed to 0 |")
+    print(
+        "| model | method | max abs ΔGini global | max abs ΔGini regional | top-1% overlap mean (min) | "
+        "top-5% overlap mean | share of non-zeros flushed to 0 |"
+    )
     print("|---|---|---|---|---|---|---|")
     for model, method, dg, dr, o1, o1min, o5, uf in rows:
         print(f"| {model} | {method} | {dg:.1e} | {dr:.1e} | {o1:.4f} ({o1min:.3f}) | {o5:.4f} | {uf:.1e} |")

@@ -6,8 +6,17 @@ from ineqbench.reporting.attack_jobs import noise_table_job
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     models = sm.params.models
-    noise_table_job(dataset=sm.wildcards.dataset, method=sm.wildcards.method,
-                    noise_paths=dict(zip(models, sm.input.noise)), card_paths=dict(zip(models, sm.input.cards)),
-                    selection_path=sm.input.selection, selection_info_path=sm.input.selection_info,
-                    n_boot=sm.params.n_boot, seed=sm.params.seed, csv_path=sm.output.csv, md_path=sm.output.md,
-                    tex_path=sm.output.tex, figure_path=sm.output.figure)
+    noise_table_job(
+        dataset=sm.wildcards.dataset,
+        method=sm.wildcards.method,
+        noise_paths=dict(zip(models, sm.input.noise)),
+        card_paths=dict(zip(models, sm.input.cards)),
+        selection_path=sm.input.selection,
+        selection_info_path=sm.input.selection_info,
+        n_boot=sm.params.n_boot,
+        seed=sm.params.seed,
+        csv_path=sm.output.csv,
+        md_path=sm.output.md,
+        tex_path=sm.output.tex,
+        figure_path=sm.output.figure,
+    )

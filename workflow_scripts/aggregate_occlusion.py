@@ -6,8 +6,16 @@ from ineqbench.reporting.attack_jobs import occlusion_table_job
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     models = sm.params.models
-    occlusion_table_job(dataset=sm.wildcards.dataset, method=sm.wildcards.method,
-                        occlusion_paths=dict(zip(models, sm.input.occlusion)),
-                        card_paths=dict(zip(models, sm.input.cards)), selection_path=sm.input.selection,
-                        selection_info_path=sm.input.selection_info, n_boot=sm.params.n_boot, seed=sm.params.seed,
-                        csv_path=sm.output.csv, md_path=sm.output.md, tex_path=sm.output.tex)
+    occlusion_table_job(
+        dataset=sm.wildcards.dataset,
+        method=sm.wildcards.method,
+        occlusion_paths=dict(zip(models, sm.input.occlusion)),
+        card_paths=dict(zip(models, sm.input.cards)),
+        selection_path=sm.input.selection,
+        selection_info_path=sm.input.selection_info,
+        n_boot=sm.params.n_boot,
+        seed=sm.params.seed,
+        csv_path=sm.output.csv,
+        md_path=sm.output.md,
+        tex_path=sm.output.tex,
+    )

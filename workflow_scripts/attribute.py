@@ -6,8 +6,17 @@ from ineqbench.logs import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     options = sm.params.options
-    attribute_job(weights_path=sm.input.weights, card_path=sm.input.card, test_path=sm.input.test,
-                  pool_path=sm.input.pool, method=sm.params.method, seed=sm.params.seed,
-                  batch_size=options["batch_size"], internal_batch_size=options["internal_batch_size"],
-                  dtype=options["dtype"], shard_images=options["shard_images"], out_path=sm.output[0],
-                  threads=sm.threads)
+    attribute_job(
+        weights_path=sm.input.weights,
+        card_path=sm.input.card,
+        test_path=sm.input.test,
+        pool_path=sm.input.pool,
+        method=sm.params.method,
+        seed=sm.params.seed,
+        batch_size=options["batch_size"],
+        internal_batch_size=options["internal_batch_size"],
+        dtype=options["dtype"],
+        shard_images=options["shard_images"],
+        out_path=sm.output[0],
+        threads=sm.threads,
+    )

@@ -5,6 +5,14 @@ from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    bound_attribution_job(weights_path=sm.input.weights, card_path=sm.input.card, test_path=sm.input.test,
-                          pool_path=sm.input.pool, method=sm.params.method, settings=sm.params.settings,
-                          region_size=sm.params.dataset["region_size"], out_path=sm.output[0], threads=sm.threads)
+    bound_attribution_job(
+        weights_path=sm.input.weights,
+        card_path=sm.input.card,
+        test_path=sm.input.test,
+        pool_path=sm.input.pool,
+        method=sm.params.method,
+        settings=sm.params.settings,
+        region_size=sm.params.dataset["region_size"],
+        out_path=sm.output[0],
+        threads=sm.threads,
+    )

@@ -6,6 +6,13 @@ from ineqbench.logs import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     s = sm.params.settings
-    evaluate_model_job(weights_path=sm.input.weights, record_path=sm.input.record, test_path=sm.input.test,
-                       eval_epsilons=list(s["eval_epsilons"]), eval_pgd_steps=s["eval_pgd_steps"],
-                       eval_images=s["eval_images"], card_path=sm.output.card, threads=sm.threads)
+    evaluate_model_job(
+        weights_path=sm.input.weights,
+        record_path=sm.input.record,
+        test_path=sm.input.test,
+        eval_epsilons=list(s["eval_epsilons"]),
+        eval_pgd_steps=s["eval_pgd_steps"],
+        eval_images=s["eval_images"],
+        card_path=sm.output.card,
+        threads=sm.threads,
+    )

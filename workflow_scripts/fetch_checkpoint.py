@@ -5,5 +5,10 @@ from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    fetch_checkpoint_job(spec=sm.params.spec, info_path=sm.input.info, download_dir=sm.params.download_dir,
-                         weights_path=sm.output.weights, record_path=sm.output.record)
+    fetch_checkpoint_job(
+        spec=sm.params.spec,
+        info_path=sm.input.info,
+        download_dir=sm.params.download_dir,
+        weights_path=sm.output.weights,
+        record_path=sm.output.record,
+    )

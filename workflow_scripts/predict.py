@@ -5,5 +5,11 @@ from ineqbench.models.predict_job import predict_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    predict_job(weights_path=sm.input.weights, card_path=sm.input.card, test_path=sm.input.test,
-                pool_path=sm.input.pool, out_path=sm.output[0], threads=sm.threads)
+    predict_job(
+        weights_path=sm.input.weights,
+        card_path=sm.input.card,
+        test_path=sm.input.test,
+        pool_path=sm.input.pool,
+        out_path=sm.output[0],
+        threads=sm.threads,
+    )

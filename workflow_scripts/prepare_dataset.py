@@ -6,6 +6,13 @@ from ineqbench.logs import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     s = sm.params.settings
-    prepare_dataset(builder=s["builder"], options=s["options"], pool_size=s["pool_size"], seed=sm.params.seed,
-                    train_path=sm.output.train, test_path=sm.output.test, pool_path=sm.output.pool,
-                    info_path=sm.output.info)
+    prepare_dataset(
+        builder=s["builder"],
+        options=s["options"],
+        pool_size=s["pool_size"],
+        seed=sm.params.seed,
+        train_path=sm.output.train,
+        test_path=sm.output.test,
+        pool_path=sm.output.pool,
+        info_path=sm.output.info,
+    )

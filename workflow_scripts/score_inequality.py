@@ -5,6 +5,11 @@ from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    score_inequality_job(attributions_path=sm.input.attributions, test_path=sm.input.test,
-                         pool_path=sm.input.pool, transforms=sm.params.transforms,
-                         region_size=sm.params.settings["region_size"], out_path=sm.output[0])
+    score_inequality_job(
+        attributions_path=sm.input.attributions,
+        test_path=sm.input.test,
+        pool_path=sm.input.pool,
+        transforms=sm.params.transforms,
+        region_size=sm.params.settings["region_size"],
+        out_path=sm.output[0],
+    )

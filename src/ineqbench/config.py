@@ -93,8 +93,8 @@ class Experiment:
     methods: dict[str, MethodSpec]
     transforms: tuple[str, ...]
     attribution_options: dict
-    attacks: "AttackConfig"
-    bounds: "BoundsConfig"
+    attacks: AttackConfig
+    bounds: BoundsConfig
     report: dict
     fetch: dict
     raw: dict
@@ -142,16 +142,19 @@ def _bounds_models(choice: str | list[str], models: dict[str, ModelSpec], datase
     return [m for m in choice if models[m].dataset == dataset]
 
 
-def _bounds_config(raw: dict, custom_methods: dict, seed: int, datasets: dict[str, DatasetConfig],
-                   models: dict[str, ModelSpec]) -> BoundsConfig:
+def _bounds_config(
+    raw: dict, custom_methods: dict, seed: int, datasets: dict[str, DatasetConfig], models: dict[str, ModelSpec]
+) -> BoundsConfig:
     try:
         methods = resolve_methods(raw["methods"], custom_methods)
     except (UnknownNameError, ValueError) as err:
         raise ConfigError(f"bounds/methods: {err}") from None
     for spec in methods.values():
         if spec.kind not in DIFFERENTIABLE_KINDS:
-            raise ConfigError(f"bounds/methods: {spec.id!r} is of kind {spec.kind!r}, which has no differentiable "
-                              f"form; valid kinds: {', '.join(DIFFERENTIABLE_KINDS.names())} (e.g. ig, ig_zero, gradient)")
+            raise ConfigError(
+                f"bounds/methods: {spec.id!r} is of kind {spec.kind!r}, which has no differentiable "
+                f"form; valid kinds: {', '.join(DIFFERENTIABLE_KINDS.names())} (e.g. ig, ig_zero, gradient)"
+            )
     if isinstance(raw["models"], list):
         for m in raw["models"]:
             if m not in models:
@@ -168,16 +171,26 @@ def _bounds_config(raw: dict, custom_methods: dict, seed: int, datasets: dict[st
             raise ConfigError(f"bounds/epsilons/{norm}: {err}") from None
     if methods and not any(epsilons.values()):
         raise ConfigError("bounds/epsilons: no radius given; list at least one, e.g. {l2: [0.5], linf: [2/255]}")
-    settings = {"n_images": raw["n_images"], "epsilons": epsilons, "margin": raw["margin"],
-                "surrogate_beta": raw["surrogate_beta"], "sigma_max": raw["sigma_max"],
-                "dense_jacobian": raw["dense_jacobian"], "practical_samples": raw["practical_samples"],
-                "attacks": raw["attacks"], "attack_steps": raw["attack_steps"], "ifia_k": raw["ifia_k"],
-                "seed": seed}
+    settings = {
+        "n_images": raw["n_images"],
+        "epsilons": epsilons,
+        "margin": raw["margin"],
+        "surrogate_beta": raw["surrogate_beta"],
+        "sigma_max": raw["sigma_max"],
+        "dense_jacobian": raw["dense_jacobian"],
+        "practical_samples": raw["practical_samples"],
+        "attacks": raw["attacks"],
+        "attack_steps": raw["attack_steps"],
+        "ifia_k": raw["ifia_k"],
+        "seed": seed,
+    }
     chosen = {d: tuple(_bounds_models(raw["models"], models, d)) if methods else () for d in datasets}
     for d, ids in chosen.items():
         if ids and raw["n_images"] > datasets[d].pool_size:
-            raise ConfigError(f"bounds/n_images {raw['n_images']} exceeds pool_size {datasets[d].pool_size} of "
-                              f"data set {d!r}; valid: at most {datasets[d].pool_size}")
+            raise ConfigError(
+                f"bounds/n_images {raw['n_images']} exceeds pool_size {datasets[d].pool_size} of "
+                f"data set {d!r}; valid: at most {datasets[d].pool_size}"
+            )
     return BoundsConfig(methods, chosen, settings)
 
 
@@ -219,8 +232,10 @@ def _expand_env(value: Any, where: str) -> Any:
     expanded = os.path.expandvars(value)
     unset = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", expanded)
     if unset:
-        raise ConfigError(f"{where}: environment variable {', '.join(unset)} is not set (value {value!r}); "
-                          f"export it, e.g. `export {unset[0]}=/path/to/data`, or write the path in the config")
+        raise ConfigError(
+            f"{where}: environment variable {', '.join(unset)} is not set (value {value!r}); "
+            f"export it, e.g. `export {unset[0]}=/path/to/data`, or write the path in the config"
+        )
     return expanded
 
 
@@ -234,11 +249,15 @@ def _grid_archs(row: dict) -> list[str]:
 
     matches = sorted(timm.list_pretrained(arch) if row["source"] == "timm_hub" else timm.list_models(arch))
     if not matches:
-        raise ValueError(f"arch pattern {arch!r} matches no timm {'pretrained weights' if row['source'] == 'timm_hub' else 'model'}"
-                         " (see timm.list_models(pattern, pretrained=True))")
+        raise ValueError(
+            f"arch pattern {arch!r} matches no timm {'pretrained weights' if row['source'] == 'timm_hub' else 'model'}"
+            " (see timm.list_models(pattern, pretrained=True))"
+        )
     if row["name"]:
-        raise ValueError(f"arch pattern {arch!r} expands to {len(matches)} architectures: leave `name` empty, the "
-                         "ids start with each architecture's name")
+        raise ValueError(
+            f"arch pattern {arch!r} expands to {len(matches)} architectures: leave `name` empty, the "
+            "ids start with each architecture's name"
+        )
     return matches
 
 
@@ -249,12 +268,20 @@ def _expand_grid(rows: list[dict]) -> list[dict]:
             for eps in row["epsilons"]:
                 for seed in row["seeds"]:
                     value = parse_epsilon(eps, row["norm"])
-                    entries.append({
-                        "id": default_model_id(row["name"] or arch, row["norm"], value, seed),
-                        "dataset": row["dataset"], "arch": arch, "source": row["source"],
-                        "norm": row["norm"], "epsilon": value, "seed": seed, "recipe": row["recipe"],
-                        "arch_kwargs": row["arch_kwargs"], "source_options": row["source_options"],
-                    })
+                    entries.append(
+                        {
+                            "id": default_model_id(row["name"] or arch, row["norm"], value, seed),
+                            "dataset": row["dataset"],
+                            "arch": arch,
+                            "source": row["source"],
+                            "norm": row["norm"],
+                            "epsilon": value,
+                            "seed": seed,
+                            "recipe": row["recipe"],
+                            "arch_kwargs": row["arch_kwargs"],
+                            "source_options": row["source_options"],
+                        }
+                    )
     return entries
 
 
@@ -269,19 +296,27 @@ def _recipe(name: str, raw: dict) -> TrainingRecipe:
     return recipe
 
 
-_ATTACK_NAMES = (("noise", "types", NOISE_TYPES), ("noise", "ranking", RANKINGS),
-                 ("noise", "distribution", NOISE_DISTRIBUTIONS), ("occlusion", "colours", COLOURS),
-                 ("occlusion", "loop", LOOP_ORDERS), ("occlusion", "centres", CENTRES),
-                 ("occlusion", "ranking", RANKINGS))
+_ATTACK_NAMES = (
+    ("noise", "types", NOISE_TYPES),
+    ("noise", "ranking", RANKINGS),
+    ("noise", "distribution", NOISE_DISTRIBUTIONS),
+    ("occlusion", "colours", COLOURS),
+    ("occlusion", "loop", LOOP_ORDERS),
+    ("occlusion", "centres", CENTRES),
+    ("occlusion", "ranking", RANKINGS),
+)
 
 
-def _attack_config(raw: dict, methods: dict, table_method: str, datasets: dict[str, DatasetConfig],
-                   models: dict[str, ModelSpec]) -> AttackConfig:
+def _attack_config(
+    raw: dict, methods: dict, table_method: str, datasets: dict[str, DatasetConfig], models: dict[str, ModelSpec]
+) -> AttackConfig:
     noise, occlusion, transfer = raw["noise"], raw["occlusion"], raw["transfer"]
     attack_methods = raw["methods"] if raw["methods"] is not None else list(methods)
     for m in attack_methods:
         if m not in methods:
-            raise ConfigError(f"attacks/methods: {m!r} is not a configured attribution method; valid: {sorted(methods)}")
+            raise ConfigError(
+                f"attacks/methods: {m!r} is not a configured attribution method; valid: {sorted(methods)}"
+            )
     if transfer["methods"] is None:  # the table method, when it is attacked
         transfer["methods"] = [table_method if table_method in attack_methods else attack_methods[0]]
     for m in transfer["methods"]:
@@ -312,8 +347,14 @@ def _attack_config(raw: dict, methods: dict, table_method: str, datasets: dict[s
             if src == tgt or models[src].dataset != models[tgt].dataset:
                 raise ConfigError(f"attacks/transfer/pairs: {src!r} -> {tgt!r} must be two models of one data set")
             pairs[models[src].dataset].append((src, tgt))
-    return AttackConfig(tuple(attack_methods), noise, noise["budgets"][parsed.index(table)], occlusion,
-                        {d: tuple(p) for d, p in pairs.items()}, tuple(transfer["methods"]))
+    return AttackConfig(
+        tuple(attack_methods),
+        noise,
+        noise["budgets"][parsed.index(table)],
+        occlusion,
+        {d: tuple(p) for d, p in pairs.items()},
+        tuple(transfer["methods"]),
+    )
 
 
 def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
@@ -340,16 +381,30 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         except (ValueError, KeyError, RuntimeError) as err:
             raise ConfigError(f"datasets/{name}/options: {err}") from None
         if image_size % d["region_size"]:
-            raise ConfigError(f"datasets/{name}/region_size {d['region_size']} does not divide the image size "
-                              f"{image_size}; valid: divisors of {image_size}")
+            raise ConfigError(
+                f"datasets/{name}/region_size {d['region_size']} does not divide the image size "
+                f"{image_size}; valid: divisors of {image_size}"
+            )
         budgets = d["occlusion_budgets"] or default_occlusion_budgets(image_size)
         n_regions = (image_size // d["region_size"]) ** 2
         for b in budgets:
             if b["regions"] > n_regions:
-                raise ConfigError(f"datasets/{name}/occlusion_budgets: N = {b['regions']} exceeds the {n_regions} "
-                                  f"regions of {d['region_size']} px in a {image_size} px image")
-        datasets[name] = DatasetConfig(name, d["builder"], d["options"], d["pool_size"], d["n_images"],
-                                       d["region_size"], eps, d["eval_pgd_steps"], d["eval_images"], tuple(budgets))
+                raise ConfigError(
+                    f"datasets/{name}/occlusion_budgets: N = {b['regions']} exceeds the {n_regions} "
+                    f"regions of {d['region_size']} px in a {image_size} px image"
+                )
+        datasets[name] = DatasetConfig(
+            name,
+            d["builder"],
+            d["options"],
+            d["pool_size"],
+            d["n_images"],
+            d["region_size"],
+            eps,
+            d["eval_pgd_steps"],
+            d["eval_images"],
+            tuple(budgets),
+        )
 
     recipes = {name: _recipe(name, r) for name, r in raw["recipes"].items()}
 
@@ -374,8 +429,10 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         except ValueError as err:
             raise ConfigError(f"{where}: {err}") from None
         if spec.id in models:
-            raise ConfigError(f"duplicate model id {spec.id!r}; ids must be unique across data sets "
-                              "(give a model_grid row a `name`, the first part of its ids)")
+            raise ConfigError(
+                f"duplicate model id {spec.id!r}; ids must be unique across data sets "
+                "(give a model_grid row a `name`, the first part of its ids)"
+            )
         models[spec.id] = spec
 
     try:
@@ -385,18 +442,37 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     for t in raw["inequality"]["transforms"]:
         _check(t, TRANSFORMS, "inequality/transforms")
     if raw["report"]["table_method"] not in methods:
-        raise ConfigError(f"report/table_method {raw['report']['table_method']!r} is not among the configured "
-                          f"methods {sorted(methods)}")
+        raise ConfigError(
+            f"report/table_method {raw['report']['table_method']!r} is not among the configured "
+            f"methods {sorted(methods)}"
+        )
     attacks = _attack_config(copy.deepcopy(raw["attacks"]), methods, raw["report"]["table_method"], datasets, models)
     bounds = _bounds_config(raw["bounds"], raw["attribution"]["custom"], raw["seed"], datasets, models)
 
     return Experiment(
-        seed=raw["seed"], datasets=datasets, models=models, recipes=recipes, methods=methods,
+        seed=raw["seed"],
+        datasets=datasets,
+        models=models,
+        recipes=recipes,
+        methods=methods,
         transforms=tuple(raw["inequality"]["transforms"]),
-        attribution_options={k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype",
-                                                                "shard_images")},
-        attacks=attacks, bounds=bounds, report=raw["report"], fetch=raw["fetch"], raw=raw,
+        attribution_options={
+            k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype", "shard_images")
+        },
+        attacks=attacks,
+        bounds=bounds,
+        report=raw["report"],
+        fetch=raw["fetch"],
+        raw=raw,
     )
 
 
-__all__ = ["AttackConfig", "BoundsConfig", "ConfigError", "Experiment", "DatasetConfig", "load_experiment", "stable_hash"]
+__all__ = [
+    "AttackConfig",
+    "BoundsConfig",
+    "ConfigError",
+    "Experiment",
+    "DatasetConfig",
+    "load_experiment",
+    "stable_hash",
+]

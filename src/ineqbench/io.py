@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -68,8 +67,9 @@ def write_parquet(path: str | Path, frame: pd.DataFrame, metadata: dict | None =
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if metadata:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               b"ineqbench": json.dumps(metadata, default=str).encode()})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), b"ineqbench": json.dumps(metadata, default=str).encode()}
+        )
     _write(path, lambda p: pq.write_table(table, p))
 
 

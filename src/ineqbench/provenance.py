@@ -36,5 +36,5 @@ def provenance(settings: Any, *, seed: int | None = None, inputs: list[str | Pat
         "settings": settings,
         "seed": seed,
         "input_sha256": {str(p): sha256_file(p) for p in inputs},
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

@@ -49,10 +49,7 @@ class Registry(Generic[T]):
     def unknown_message(self, name: str) -> str:
         hint = difflib.get_close_matches(str(name), self._entries, n=1)
         did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
-        return (
-            f"unknown {self.kind} {name!r}.{did_you_mean} "
-            f"Valid choices: {', '.join(sorted(self._entries))}"
-        )
+        return f"unknown {self.kind} {name!r}.{did_you_mean} Valid choices: {', '.join(sorted(self._entries))}"
 
     def names(self, pattern: str = "*") -> list[str]:
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))

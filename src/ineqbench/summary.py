@@ -17,7 +17,9 @@ def summary_lines(config: dict, root: Path = Path(".")) -> list[str]:
     for dataset in config["datasets"]:
         base = root / "results" / dataset
         lines.append(f"  {dataset}:")
-        lines.append(f"    tables:  {base / 'tables'}/ ({', '.join(sorted(p.name for p in (base / 'tables').glob('*.md')))})")
+        lines.append(
+            f"    tables:  {base / 'tables'}/ ({', '.join(sorted(p.name for p in (base / 'tables').glob('*.md')))})"
+        )
         lines.append(f"    figures: {base / 'figures'}/ ({len(list((base / 'figures').glob('*.png')))} PNG files)")
         info = base / "tables" / "selection.json"
         if info.exists():

@@ -19,63 +19,95 @@ def config(default_config):
 def test_default_config_expands_the_grid(config):
     exp = load_experiment(config)
     ids = exp.model_ids("synthetic_shapes")
-    assert ids == ["test_resnet-std-s0", "test_resnet-linf2-s0", "test_resnet-linf4-s0",
-                   "test_efficientnet-std-s0", "test_efficientnet-linf4-s0"]
+    assert ids == [
+        "test_resnet-std-s0",
+        "test_resnet-linf2-s0",
+        "test_resnet-linf4-s0",
+        "test_efficientnet-std-s0",
+        "test_efficientnet-linf4-s0",
+    ]
     assert exp.models["test_resnet-linf4-s0"].epsilon == pytest.approx(4 / 255)
     assert exp.methods["ig"].params["n_steps"] == 20
     assert exp.datasets["synthetic_shapes"].eval_epsilons == pytest.approx((2 / 255, 4 / 255))
 
 
-@pytest.mark.parametrize(("mutate", "fragments"), [
-    (lambda c: c["datasets"]["synthetic_shapes"].update(builder="cifar11"), ["cifar11", "synthetic_shapes", "digits"]),
-    (lambda c: c["attribution"].update(methods=["ig", "smoothgrad_q"]), ["smoothgrad_q", "smoothgrad_sq_ig"]),
-    (lambda c: c["model_grid"][0].update(recipe="fast"), ["fast", "resnet_std"]),
-    (lambda c: c["model_grid"][0].update(arch="test_resnet50x"), ["test_resnet50x", "timm"]),
-    (lambda c: c["model_grid"][0].update(epsilons=[0, "8"]), ["'8'", "8/255"]),
-    (lambda c: c["model_grid"][0].update(norm="l3"), ["l3", "linf", "l2"]),
-    (lambda c: c["datasets"]["synthetic_shapes"].update(region_size=5), ["region_size 5", "32"]),
-    (lambda c: c["datasets"]["synthetic_shapes"].update(n_images=5000), ["n_images 5000", "pool_size"]),
-    (lambda c: c["inequality"].update(transforms=["square"]), ["square", "abs", "relu"]),
-    (lambda c: c["recipes"]["resnet_std"].update(epoch=3), ["epoch", "epochs"]),
-    (lambda c: c["recipes"]["resnet_std"].update(optimizer="lion"), ["lion", "adamw", "sgd"]),
-    (lambda c: c.update(extra_key=1), ["extra_key"]),
-    (lambda c: c["models"].append({"id": "a/b", "dataset": "synthetic_shapes", "arch": "test_resnet"}), ["a/b"]),
-    (lambda c: c["models"].append({"id": "test_resnet-std-s0", "dataset": "synthetic_shapes",
-                                   "arch": "test_resnet", "recipe": "resnet_std"}), ["duplicate", "test_resnet-std-s0"]),
-    (lambda c: c["attribution"].update(custom={"ig": {"kind": "integrated_gradients"}}), ["ig", "shadow"]),
-    (lambda c: c["attribution"].update(custom={"ig50": {"kind": "integrated_gradients", "steps": 50}},
-                                       methods=["ig", "ig50"]), ["steps", "n_steps"]),
-    # attacks
-    (lambda c: c["attacks"]["noise"].update(types=["type3"]), ["type3", "type1", "type2", "random"]),
-    (lambda c: c["attacks"]["noise"].update(ranking="absolute"), ["absolute", "abs", "signed"]),
-    (lambda c: c["attacks"]["noise"].update(distribution="laplace"), ["laplace", "gaussian", "uniform"]),
-    (lambda c: c["attacks"]["noise"].update(budgets=[500, "5000/0"]), ["5000/0", "fraction"]),
-    (lambda c: c["attacks"]["noise"].update(budgets=[0.5, 2.5]), ["2.5", "(0, 1]"]),
-    (lambda c: c["attacks"]["noise"].update(table_budget=1000), ["table_budget 1000", "5000/150528"]),
-    (lambda c: c["attacks"]["occlusion"].update(colours=["black", "gray"]), ["gray", "grey"]),
-    (lambda c: c["attacks"]["occlusion"].update(loop="n_outer"), ["n_outer", "regions_outer", "radius_outer"]),
-    (lambda c: c["attacks"]["occlusion"].update(centres="peaks"), ["peaks", "regions", "pixels"]),
-    (lambda c: c["attacks"].update(methods=["ig", "lrp"]), ["lrp", "gradshap"]),
-    (lambda c: c["attacks"]["transfer"].update(methods=["ig_zero"]), ["ig_zero", "attacked methods"]),
-    (lambda c: c["attacks"]["transfer"].update(pairs=[{"source": "test_resnet-std-s0", "target": "nope"}]),
-     ["nope", "test_resnet-linf4-s0"]),
-    (lambda c: c["attacks"]["transfer"].update(pairs=[{"source": "test_resnet-std-s0",
-                                                       "target": "test_resnet-std-s0"}]), ["two models"]),
-    (lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 65, "radius": 2}]),
-     ["N = 65", "64 regions"]),
-    (lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 5}]), ["radius"]),
-    # bounds
-    (lambda c: c["bounds"].update(methods=["ig", "ixg"]), ["ixg", "input_x_gradient", "integrated_gradients"]),
-    (lambda c: c["bounds"].update(methods=["grad"]), ["grad", "gradient"]),
-    (lambda c: c["bounds"].update(models=["test_resnet-std-s9"]), ["test_resnet-std-s9", "test_resnet-std-s0"]),
-    (lambda c: c["bounds"].update(attacks=["pgd", "ifia_topk"]), ["pgd", "pgd_cross_entropy"]),
-    (lambda c: c["bounds"]["sigma_max"].update(method="arnoldi"), ["arnoldi", "lanczos", "power", "dense"]),
-    (lambda c: c["bounds"].update(epsilons={"linf": ["8"]}), ["'8'", "8/255"]),
-    (lambda c: c["bounds"].update(epsilons={"l1": [1.0]}), ["l1"]),
-    (lambda c: c["bounds"].update(epsilons={"l2": [], "linf": []}), ["no radius", "linf"]),
-    (lambda c: c["bounds"].update(margin=0.9), ["margin", "0.9"]),
-    (lambda c: c["bounds"].update(n_images=800), ["n_images 800", "pool_size 700"]),
-])
+@pytest.mark.parametrize(
+    ("mutate", "fragments"),
+    [
+        (
+            lambda c: c["datasets"]["synthetic_shapes"].update(builder="cifar11"),
+            ["cifar11", "synthetic_shapes", "digits"],
+        ),
+        (lambda c: c["attribution"].update(methods=["ig", "smoothgrad_q"]), ["smoothgrad_q", "smoothgrad_sq_ig"]),
+        (lambda c: c["model_grid"][0].update(recipe="fast"), ["fast", "resnet_std"]),
+        (lambda c: c["model_grid"][0].update(arch="test_resnet50x"), ["test_resnet50x", "timm"]),
+        (lambda c: c["model_grid"][0].update(epsilons=[0, "8"]), ["'8'", "8/255"]),
+        (lambda c: c["model_grid"][0].update(norm="l3"), ["l3", "linf", "l2"]),
+        (lambda c: c["datasets"]["synthetic_shapes"].update(region_size=5), ["region_size 5", "32"]),
+        (lambda c: c["datasets"]["synthetic_shapes"].update(n_images=5000), ["n_images 5000", "pool_size"]),
+        (lambda c: c["inequality"].update(transforms=["square"]), ["square", "abs", "relu"]),
+        (lambda c: c["recipes"]["resnet_std"].update(epoch=3), ["epoch", "epochs"]),
+        (lambda c: c["recipes"]["resnet_std"].update(optimizer="lion"), ["lion", "adamw", "sgd"]),
+        (lambda c: c.update(extra_key=1), ["extra_key"]),
+        (lambda c: c["models"].append({"id": "a/b", "dataset": "synthetic_shapes", "arch": "test_resnet"}), ["a/b"]),
+        (
+            lambda c: c["models"].append(
+                {
+                    "id": "test_resnet-std-s0",
+                    "dataset": "synthetic_shapes",
+                    "arch": "test_resnet",
+                    "recipe": "resnet_std",
+                }
+            ),
+            ["duplicate", "test_resnet-std-s0"],
+        ),
+        (lambda c: c["attribution"].update(custom={"ig": {"kind": "integrated_gradients"}}), ["ig", "shadow"]),
+        (
+            lambda c: c["attribution"].update(
+                custom={"ig50": {"kind": "integrated_gradients", "steps": 50}}, methods=["ig", "ig50"]
+            ),
+            ["steps", "n_steps"],
+        ),
+        # attacks
+        (lambda c: c["attacks"]["noise"].update(types=["type3"]), ["type3", "type1", "type2", "random"]),
+        (lambda c: c["attacks"]["noise"].update(ranking="absolute"), ["absolute", "abs", "signed"]),
+        (lambda c: c["attacks"]["noise"].update(distribution="laplace"), ["laplace", "gaussian", "uniform"]),
+        (lambda c: c["attacks"]["noise"].update(budgets=[500, "5000/0"]), ["5000/0", "fraction"]),
+        (lambda c: c["attacks"]["noise"].update(budgets=[0.5, 2.5]), ["2.5", "(0, 1]"]),
+        (lambda c: c["attacks"]["noise"].update(table_budget=1000), ["table_budget 1000", "5000/150528"]),
+        (lambda c: c["attacks"]["occlusion"].update(colours=["black", "gray"]), ["gray", "grey"]),
+        (lambda c: c["attacks"]["occlusion"].update(loop="n_outer"), ["n_outer", "regions_outer", "radius_outer"]),
+        (lambda c: c["attacks"]["occlusion"].update(centres="peaks"), ["peaks", "regions", "pixels"]),
+        (lambda c: c["attacks"].update(methods=["ig", "lrp"]), ["lrp", "gradshap"]),
+        (lambda c: c["attacks"]["transfer"].update(methods=["ig_zero"]), ["ig_zero", "attacked methods"]),
+        (
+            lambda c: c["attacks"]["transfer"].update(pairs=[{"source": "test_resnet-std-s0", "target": "nope"}]),
+            ["nope", "test_resnet-linf4-s0"],
+        ),
+        (
+            lambda c: c["attacks"]["transfer"].update(
+                pairs=[{"source": "test_resnet-std-s0", "target": "test_resnet-std-s0"}]
+            ),
+            ["two models"],
+        ),
+        (
+            lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 65, "radius": 2}]),
+            ["N = 65", "64 regions"],
+        ),
+        (lambda c: c["datasets"]["synthetic_shapes"].update(occlusion_budgets=[{"regions": 5}]), ["radius"]),
+        # bounds
+        (lambda c: c["bounds"].update(methods=["ig", "ixg"]), ["ixg", "input_x_gradient", "integrated_gradients"]),
+        (lambda c: c["bounds"].update(methods=["grad"]), ["grad", "gradient"]),
+        (lambda c: c["bounds"].update(models=["test_resnet-std-s9"]), ["test_resnet-std-s9", "test_resnet-std-s0"]),
+        (lambda c: c["bounds"].update(attacks=["pgd", "ifia_topk"]), ["pgd", "pgd_cross_entropy"]),
+        (lambda c: c["bounds"]["sigma_max"].update(method="arnoldi"), ["arnoldi", "lanczos", "power", "dense"]),
+        (lambda c: c["bounds"].update(epsilons={"linf": ["8"]}), ["'8'", "8/255"]),
+        (lambda c: c["bounds"].update(epsilons={"l1": [1.0]}), ["l1"]),
+        (lambda c: c["bounds"].update(epsilons={"l2": [], "linf": []}), ["no radius", "linf"]),
+        (lambda c: c["bounds"].update(margin=0.9), ["margin", "0.9"]),
+        (lambda c: c["bounds"].update(n_images=800), ["n_images 800", "pool_size 700"]),
+    ],
+)
 def test_bad_values_name_the_value_and_the_valid_choices(config, mutate, fragments):
     mutate(config)
     with pytest.raises(ConfigError) as error:
@@ -88,8 +120,12 @@ def test_custom_method_ids_resolve_with_defaults(config):
     config["attribution"]["custom"] = {"ig50": {"kind": "integrated_gradients", "n_steps": 50}}
     config["attribution"]["methods"] = ["ig", "ig50"]
     exp = load_experiment(config)
-    assert exp.methods["ig50"].params == {"n_steps": 50, "method": "riemann_right", "baseline": "zero",
-                                          "baseline_sigma_normalised": 1.0}
+    assert exp.methods["ig50"].params == {
+        "n_steps": 50,
+        "method": "riemann_right",
+        "baseline": "zero",
+        "baseline_sigma_normalised": 1.0,
+    }
 
 
 def test_a_misspelt_baseline_fails_at_config_load_not_in_the_attribution_job(config):
@@ -104,8 +140,12 @@ def test_bounds_of_the_default_speak_of_the_suites_ig_on_the_standard_and_strong
     bounds = load_experiment(config).bounds
     assert bounds.methods["ig"] == load_experiment(config).methods["ig"]  # the same IG as the Gini tables
     assert bounds.methods["gradient"].kind == "gradient"
-    assert bounds.model_ids("synthetic_shapes") == ["test_resnet-std-s0", "test_resnet-linf4-s0",
-                                                    "test_efficientnet-std-s0", "test_efficientnet-linf4-s0"]
+    assert bounds.model_ids("synthetic_shapes") == [
+        "test_resnet-std-s0",
+        "test_resnet-linf4-s0",
+        "test_efficientnet-std-s0",
+        "test_efficientnet-linf4-s0",
+    ]
     assert bounds.settings["epsilons"] == {"l2": [0.5], "linf": [pytest.approx(2 / 255)]}
     config.pop("bounds")
     assert load_experiment(config).bounds.model_ids("synthetic_shapes") == []  # off unless configured
@@ -122,9 +162,11 @@ def test_attack_defaults_follow_the_paper(config):
     assert exp.datasets["synthetic_shapes"].occlusion_budgets == ({"regions": 10, "radius": 4},)  # 32 px
     assert exp.attacks.transfer_methods == ("ig",)
     assert exp.attacks.transfer_pairs["synthetic_shapes"] == (
-        ("test_resnet-std-s0", "test_resnet-linf4-s0"), ("test_resnet-linf4-s0", "test_resnet-std-s0"),
+        ("test_resnet-std-s0", "test_resnet-linf4-s0"),
+        ("test_resnet-linf4-s0", "test_resnet-std-s0"),
         ("test_efficientnet-std-s0", "test_efficientnet-linf4-s0"),
-        ("test_efficientnet-linf4-s0", "test_efficientnet-std-s0"))
+        ("test_efficientnet-linf4-s0", "test_efficientnet-std-s0"),
+    )
 
 
 def test_default_occlusion_budgets_by_image_size():
@@ -158,8 +200,9 @@ def test_grid_row_name_prefixes_the_ids(config):
 
 
 def test_an_arch_pattern_expands_to_every_matching_timm_name(config):
-    config["model_grid"] = [{"dataset": "synthetic_shapes", "arch": "convnext_*.fb_in1k", "source": "timm_hub",
-                             "epsilons": [0]}]
+    config["model_grid"] = [
+        {"dataset": "synthetic_shapes", "arch": "convnext_*.fb_in1k", "source": "timm_hub", "epsilons": [0]}
+    ]
     config["attacks"]["transfer"] = {"pairs": []}
     exp = load_experiment(config)
     assert sorted(exp.models) == [f"convnext_{s}.fb_in1k-std-s0" for s in ("base", "large", "small", "tiny")]

@@ -8,21 +8,9 @@ import re
 import pytest
 
 from ineqbench.config import load_experiment
-from tests.conftest import make_workdir, run_snakemake
+from tests.helpers.workflow import job_counts, make_workdir, run_snakemake
 
 pytestmark = pytest.mark.workflow
-
-
-def job_counts(dry_run_output: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run as {rule: count}."""
-    block = dry_run_output.split("Job stats:")[1]
-    counts = {}
-    for line in block.splitlines()[3:]:
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        counts[match.group(1)] = int(match.group(2))
-    return counts
 
 
 def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
@@ -57,13 +45,19 @@ def test_lint_reports_only_software_deployment_notices(tmp_path, default_config)
     assert set(notices) == {"Specify a conda environment or container for each rule.:"}
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [
-    (lambda c: c["attribution"].update(methods=["ig", "integrated_grads"]), "integrated_grads"),
-    (lambda c: c["model_grid"][0].update(arch="test_resnett"), "test_resnett"),
-    (lambda c: c["datasets"]["synthetic_shapes"].update(builder="synthetic_shape"), "Did you mean 'synthetic_shapes'"),
-    (lambda c: c["attacks"]["occlusion"].update(colours=["black", "pink"]), "unknown occlusion colour 'pink'"),
-    (lambda c: c["bounds"].update(methods=["smoothgrad"]), "'smoothgrad' is of kind 'smoothgrad', which has no"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda c: c["attribution"].update(methods=["ig", "integrated_grads"]), "integrated_grads"),
+        (lambda c: c["model_grid"][0].update(arch="test_resnett"), "test_resnett"),
+        (
+            lambda c: c["datasets"]["synthetic_shapes"].update(builder="synthetic_shape"),
+            "Did you mean 'synthetic_shapes'",
+        ),
+        (lambda c: c["attacks"]["occlusion"].update(colours=["black", "pink"]), "unknown occlusion colour 'pink'"),
+        (lambda c: c["bounds"].update(methods=["smoothgrad"]), "'smoothgrad' is of kind 'smoothgrad', which has no"),
+    ],
+)
 def test_invalid_config_fails_before_any_job(tmp_path, default_config, mutate, expected):
     config = copy.deepcopy(default_config)
     mutate(config)

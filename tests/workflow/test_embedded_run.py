@@ -13,10 +13,9 @@ import yaml
 from ineqbench.attribution.compute import load_attributions
 from ineqbench.config import load_experiment
 from ineqbench.io import read_json
-from tests.conftest import make_workdir, run_snakemake
-from tests.workflow.test_dag import job_counts
+from tests.helpers.workflow import job_counts, make_workdir, run_snakemake
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 DATASET = "synthetic_shapes"
 
 
@@ -67,19 +66,32 @@ def test_cached_attributions_record_parameters_and_converge(run_dir, default_con
     maps, arrays, meta = load_attributions(path)
     pool = default_config["datasets"][DATASET]["pool_size"]
     assert maps.shape == (pool, 3, 32, 32) and np.isfinite(maps).all()
-    assert meta["settings"]["method"] == {"id": "ig", "kind": "integrated_gradients", "params": {
-        "n_steps": 20, "method": "riemann_right", "baseline": "gaussian", "baseline_sigma_normalised": 1.0}}
+    assert meta["settings"]["method"] == {
+        "id": "ig",
+        "kind": "integrated_gradients",
+        "params": {"n_steps": 20, "method": "riemann_right", "baseline": "gaussian", "baseline_sigma_normalised": 1.0},
+    }
     assert np.isfinite(arrays["convergence_delta"]).all()
 
 
 def test_figures_and_report_exist(run_dir, default_config):
     for method in default_config["attribution"]["methods"]:
-        for name in (f"attribution_maps_{method}.png", f"gini_vs_eps_{method}.png", f"noise_vs_k_{method}.png",
-                     f"occlusion_examples_{method}.png"):
+        for name in (
+            f"attribution_maps_{method}.png",
+            f"gini_vs_eps_{method}.png",
+            f"noise_vs_k_{method}.png",
+            f"occlusion_examples_{method}.png",
+        ):
             assert (run_dir / f"results/{DATASET}/figures/{name}").stat().st_size > 10_000
     html = (run_dir / "results/report.html").read_text(errors="ignore")
-    for heading in ("Gini", "Figure 3: inductive noise", "Table 2: inductive occlusion", "Table 3: attribution methods",
-                    "Table 4: transferability", "Attribution bounds"):
+    for heading in (
+        "Gini",
+        "Figure 3: inductive noise",
+        "Table 2: inductive occlusion",
+        "Table 3: attribution methods",
+        "Table 4: transferability",
+        "Attribution bounds",
+    ):
         assert heading in html, heading
     for name in ("bounds_scatter.png", "bounds_epsilon.png", "bounds_gini.png"):
         assert (run_dir / f"results/{DATASET}/figures/{name}").stat().st_size > 10_000
@@ -161,8 +173,9 @@ def test_ablation_and_transfer_tables(run_dir, default_config):
 
 def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, default_config):
     config = copy.deepcopy(default_config)
-    config["models"] = [{"id": "extra-resnet", "dataset": DATASET, "arch": "test_resnet", "recipe": "resnet_std",
-                         "seed": 1}]
+    config["models"] = [
+        {"id": "extra-resnet", "dataset": DATASET, "arch": "test_resnet", "recipe": "resnet_std", "seed": 1}
+    ]
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     try:
         out = run_snakemake(run_dir, "-n", "--cores", "1").stdout
@@ -171,12 +184,24 @@ def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, defau
     n_methods = len(default_config["attribution"]["methods"])
     # the new standard model has seed 1: no robust model of that seed, so no new transfer pair
     assert job_counts(out) == {
-        "train_model": 1, "predict": 1, "attribute": n_methods, "score_inequality": n_methods,
-        "attack_noise": n_methods, "attack_occlusion": n_methods,
-        "select_images": 1, "aggregate_models": 1, "aggregate_gini": n_methods,
-        "plot_attribution_maps": n_methods, "aggregate_noise": n_methods, "aggregate_occlusion": n_methods,
-        "plot_occlusion_examples": n_methods, "aggregate_ablation": 1, "aggregate_transfer": 1,
-        "compare_with_paper": 1, "all": 1, "total": 8 + 9 * n_methods,
+        "train_model": 1,
+        "predict": 1,
+        "attribute": n_methods,
+        "score_inequality": n_methods,
+        "attack_noise": n_methods,
+        "attack_occlusion": n_methods,
+        "select_images": 1,
+        "aggregate_models": 1,
+        "aggregate_gini": n_methods,
+        "plot_attribution_maps": n_methods,
+        "aggregate_noise": n_methods,
+        "aggregate_occlusion": n_methods,
+        "plot_occlusion_examples": n_methods,
+        "aggregate_ablation": 1,
+        "aggregate_transfer": 1,
+        "compare_with_paper": 1,
+        "all": 1,
+        "total": 8 + 9 * n_methods,
     }
     for line in out.splitlines():
         if line.strip().startswith("wildcards:") and "model=" in line:
@@ -192,6 +217,16 @@ def test_changing_n_images_reruns_only_the_selection_and_aggregates(run_dir, def
     finally:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(default_config, sort_keys=False))
     counts = job_counts(out)
-    assert set(counts) == {"select_images", "aggregate_gini", "plot_attribution_maps", "aggregate_noise",
-                           "aggregate_occlusion", "plot_occlusion_examples", "aggregate_ablation",
-                           "aggregate_transfer", "compare_with_paper", "all", "total"}, counts
+    assert set(counts) == {
+        "select_images",
+        "aggregate_gini",
+        "plot_attribution_maps",
+        "aggregate_noise",
+        "aggregate_occlusion",
+        "plot_occlusion_examples",
+        "aggregate_ablation",
+        "aggregate_transfer",
+        "compare_with_paper",
+        "all",
+        "total",
+    }, counts

@@ -35,15 +35,24 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file
 
 from ineqbench.io import read_json
-from tests.conftest import SNAKEMAKE, make_workdir, run_snakemake
-from tests.workflow.test_dag import job_counts
-from tests.workflow.tiny import DATASET, MODELS, assert_same_tables, tables, tiny_config
+from tests.helpers.workflow import (
+    DATASET,
+    MODELS,
+    SNAKEMAKE,
+    assert_same_tables,
+    dry_run_with,
+    job_counts,
+    make_workdir,
+    run_snakemake,
+    scheduled_jobs,
+    tables,
+    tiny_config,
+)
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 IG = "ig_steps"  # a custom id: the `ig` preset's settings (20 Riemann steps, N(0, 1) baseline)
 OTHER = "ixg"
@@ -60,31 +69,6 @@ def incremental_config() -> dict:
     config["report"]["table_method"] = IG  # also the transfer method
     config["bounds"]["methods"] = [IG]
     return config
-
-
-def scheduled_jobs(output: str) -> list[tuple[str, dict[str, str], str]]:
-    """(rule, wildcards, reason) of every job block that Snakemake printed (a dry run or a real run)."""
-    jobs: list[tuple[str, dict[str, str], str]] = []
-    for line in output.splitlines():
-        line = line.strip()
-        if match := re.match(r"^(?:local)?rule (\w+):$", line):
-            jobs.append((match.group(1), {}, ""))
-        elif jobs and (match := re.match(r"^wildcards: (.+)$", line)):
-            jobs[-1] = (jobs[-1][0], dict(kv.split("=", 1) for kv in match.group(1).split(", ")), jobs[-1][2])
-        elif jobs and (match := re.match(r"^reason: (.+)$", line)):
-            jobs[-1] = (jobs[-1][0], jobs[-1][1], match.group(1))
-    return jobs
-
-
-def dry_run_with(workdir: Path, config: dict) -> str:
-    """A dry run of `workdir` under `config`; the complete run's config is put back afterwards."""
-    path = workdir / "config.yaml"
-    original = path.read_text()
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    try:
-        return run_snakemake(workdir, "-n", "--cores", "1").stdout
-    finally:
-        path.write_text(original)
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +89,26 @@ def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
     # bounds tables. A standard model of seed 1 has no l∞ partner of that seed, so no transfer pair is
     # added (the transfer table still reruns: its model list grew).
     assert job_counts(out) == {
-        "train_model": 1, "predict": 1, "attribute": 2, "score_inequality": 2, "attack_noise": 2,
-        "attack_occlusion": 2, "bound_attribution": 1, "select_images": 1, "aggregate_models": 1,
-        "aggregate_gini": 2, "plot_attribution_maps": 2, "aggregate_noise": 2, "aggregate_occlusion": 2,
-        "plot_occlusion_examples": 2, "aggregate_ablation": 1, "aggregate_transfer": 1,
-        "compare_with_paper": 1, "aggregate_bounds": 1, "all": 1, "total": 28,
+        "train_model": 1,
+        "predict": 1,
+        "attribute": 2,
+        "score_inequality": 2,
+        "attack_noise": 2,
+        "attack_occlusion": 2,
+        "bound_attribution": 1,
+        "select_images": 1,
+        "aggregate_models": 1,
+        "aggregate_gini": 2,
+        "plot_attribution_maps": 2,
+        "aggregate_noise": 2,
+        "aggregate_occlusion": 2,
+        "plot_occlusion_examples": 2,
+        "aggregate_ablation": 1,
+        "aggregate_transfer": 1,
+        "compare_with_paper": 1,
+        "aggregate_bounds": 1,
+        "all": 1,
+        "total": 28,
     }
     jobs = scheduled_jobs(out)
     assert len(jobs) == 28
@@ -127,10 +126,22 @@ def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(com
     # reads the ablation); the bounds of IG (they compute the same IG themselves) and their tables.
     # Nothing of ixg, no training, prediction or image selection.
     expected = {
-        "attribute": 2, "score_inequality": 2, "attack_noise": 2, "attack_occlusion": 2, "transfer_attacks": 2,
-        "bound_attribution": 2, "aggregate_gini": 1, "plot_attribution_maps": 1, "aggregate_noise": 1,
-        "aggregate_occlusion": 1, "plot_occlusion_examples": 1, "aggregate_ablation": 1, "aggregate_transfer": 1,
-        "compare_with_paper": 1, "aggregate_bounds": 1, "all": 1,
+        "attribute": 2,
+        "score_inequality": 2,
+        "attack_noise": 2,
+        "attack_occlusion": 2,
+        "transfer_attacks": 2,
+        "bound_attribution": 2,
+        "aggregate_gini": 1,
+        "plot_attribution_maps": 1,
+        "aggregate_noise": 1,
+        "aggregate_occlusion": 1,
+        "plot_occlusion_examples": 1,
+        "aggregate_ablation": 1,
+        "aggregate_transfer": 1,
+        "compare_with_paper": 1,
+        "aggregate_bounds": 1,
+        "all": 1,
     }
     assert job_counts(out) == {**expected, "total": 22}
     jobs = scheduled_jobs(out)
@@ -145,8 +156,7 @@ def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(com
 
 
 def _mtimes(workdir: Path) -> dict[str, int]:
-    return {str(p.relative_to(workdir)): p.stat().st_mtime_ns
-            for p in (workdir / "results").rglob("*") if p.is_file()}
+    return {str(p.relative_to(workdir)): p.stat().st_mtime_ns for p in (workdir / "results").rglob("*") if p.is_file()}
 
 
 def _resume_states(resume_dir: Path) -> list[Path]:
@@ -159,14 +169,21 @@ def _kill_during_training(workdir: Path, targets: list[str]) -> Path:
     as soon as the first model's per-epoch resume state appears; return that state's path."""
     resume_dir = workdir / RESULTS / "models" / "resume"
     with open(workdir / "killed_run.log", "w") as log:
-        proc = subprocess.Popen([*SNAKEMAKE, "--cores", "1", *targets], cwd=workdir, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [*SNAKEMAKE, "--cores", "1", *targets],
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 300
         while not (states := _resume_states(resume_dir)):
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"no resume state appeared (snakemake exit {proc.returncode}):\n"
-                            f"{(workdir / 'killed_run.log').read_text()[-4000:]}")
+                pytest.fail(
+                    f"no resume state appeared (snakemake exit {proc.returncode}):\n"
+                    f"{(workdir / 'killed_run.log').read_text()[-4000:]}"
+                )
             time.sleep(0.05)
     finally:
         with contextlib.suppress(ProcessLookupError):  # the group is gone if snakemake ended by itself
@@ -199,8 +216,11 @@ def test_killed_training_resumes_with_rerun_incomplete_and_loses_nothing(tmp_pat
     # (b) the documented recovery
     run_snakemake(workdir, "--unlock")
     resumed = run_snakemake(workdir, "--cores", "1", "--rerun-incomplete", *targets)
-    train_jobs = {w["model"]: reason for rule, w, reason in scheduled_jobs(resumed.stdout + resumed.stderr)
-                  if rule == "train_model"}
+    train_jobs = {
+        w["model"]: reason
+        for rule, w, reason in scheduled_jobs(resumed.stdout + resumed.stderr)
+        if rule == "train_model"
+    }
     assert sorted(train_jobs) == sorted(MODELS)
     # its outputs were never on disk, so Snakemake saw them missing rather than incomplete (see the docstring)
     assert train_jobs[model].startswith("Missing output files"), train_jobs[model]
@@ -211,8 +231,11 @@ def test_killed_training_resumes_with_rerun_incomplete_and_loses_nothing(tmp_pat
     after = _mtimes(workdir)
     assert not any(state.parent.iterdir())  # the state and any temporary that the kill left are removed
     resume_dir = str(state.parent.relative_to(workdir))
-    kept = {path: mtime for path, mtime in before.items()  # all but the killed job's log and state
-            if path != str(train_log) and not path.startswith(resume_dir + os.sep)}
+    kept = {
+        path: mtime
+        for path, mtime in before.items()  # all but the killed job's log and state
+        if path != str(train_log) and not path.startswith(resume_dir + os.sep)
+    }
     assert {path: after.get(path) for path in kept} == kept  # nothing complete before the kill was remade
 
     # the resumed training made the uninterrupted run's model: the same weights and the same models table

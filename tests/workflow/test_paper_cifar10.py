@@ -22,13 +22,25 @@ import yaml
 
 from ineqbench.config import load_experiment
 from ineqbench.io import read_json
-from tests.conftest import ROOT, make_workdir, run_snakemake
-from tests.fixtures_data import write_cifar10_batches
+from tests.helpers.data import write_cifar10_batches
+from tests.helpers.workflow import ROOT, make_workdir, run_snakemake
 
 pytestmark = pytest.mark.workflow
 DATASET = "cifar10"
-PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
-                    [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212]])
+PALETTE = np.array(
+    [
+        [230, 25, 75],
+        [60, 180, 75],
+        [255, 225, 25],
+        [0, 130, 200],
+        [245, 130, 48],
+        [145, 30, 180],
+        [70, 240, 240],
+        [240, 50, 230],
+        [210, 245, 60],
+        [250, 190, 212],
+    ]
+)
 
 
 def flat_colour_per_class(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -42,16 +54,22 @@ def paper_run(tmp_path_factory):
     write_cifar10_batches(tmp / "cifar", n_per_batch=20, seed=0, pixels=flat_colour_per_class)
     config = yaml.safe_load((ROOT / "config" / "paper_cifar10.yaml").read_text())
     run_config = copy.deepcopy(config)
-    run_config["datasets"][DATASET].update(pool_size=8, n_images=4, eval_images=8, eval_pgd_steps=2,
-                                           occlusion_budgets=[{"regions": 2, "radius": 2}])
+    run_config["datasets"][DATASET].update(
+        pool_size=8, n_images=4, eval_images=8, eval_pgd_steps=2, occlusion_budgets=[{"regions": 2, "radius": 2}]
+    )
     for row in run_config["model_grid"]:
         row["epsilons"] = [e for e in row["epsilons"] if e in (0, "8/255")]
     for recipe in run_config["recipes"].values():
         recipe.update(epochs=3, batch_size=25, lr=0.02, pgd_steps=1, eps_warmup_epochs=1)
     run_config["attribution"].update(methods=["ig"], batch_size=8)
     # the config's bounds stage on the ResNet-18 pair only, 2 images, short attacks (cost)
-    run_config["bounds"].update(methods=["gradient"], models=["resnet18-std-s0", "resnet18-linf8-s0"], n_images=2,
-                                attack_steps=2, sigma_max={"method": "lanczos", "max_iters": 8, "tol": 1e-3})
+    run_config["bounds"].update(
+        methods=["gradient"],
+        models=["resnet18-std-s0", "resnet18-linf8-s0"],
+        n_images=2,
+        attack_steps=2,
+        sigma_max={"method": "lanczos", "max_iters": 8, "tol": 1e-3},
+    )
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CIFAR10_ROOT", str(tmp / "cifar"))
         experiment = load_experiment(run_config)
@@ -64,23 +82,29 @@ def paper_run(tmp_path_factory):
 def test_the_config_is_the_papers_cifar_setting(monkeypatch):
     monkeypatch.setenv("CIFAR10_ROOT", "/data/cifar10")
     experiment = load_experiment(yaml.safe_load((ROOT / "config" / "paper_cifar10.yaml").read_text()))
-    assert sorted(experiment.models) == sorted(f"{a}-{t}-s0" for a in ("resnet18", "densenet121")
-                                               for t in ("std", "linf1", "linf2", "linf4", "linf8"))
+    assert sorted(experiment.models) == sorted(
+        f"{a}-{t}-s0" for a in ("resnet18", "densenet121") for t in ("std", "linf1", "linf2", "linf4", "linf8")
+    )
     assert {m.arch for m in experiment.models.values()} == {"cifar_resnet18", "cifar_densenet121"}
     data = experiment.datasets[DATASET]
     assert (data.n_images, data.region_size, experiment.methods["ig"].params["n_steps"]) == (1000, 4, 20)
 
 
+@pytest.mark.slow
 def test_every_model_is_trained_on_the_cifar_batches(paper_run):
     workdir, experiment = paper_run
     models = pd.read_csv(workdir / f"results/{DATASET}/tables/models.csv")
-    assert set(models["model"]) == set(experiment.models) == {
-        f"{a}-{t}-s0" for a in ("resnet18", "densenet121") for t in ("std", "linf8")}
+    assert (
+        set(models["model"])
+        == set(experiment.models)
+        == {f"{a}-{t}-s0" for a in ("resnet18", "densenet121") for t in ("std", "linf8")}
+    )
     assert (models["clean_accuracy"] >= 0.6).all(), models[["model", "clean_accuracy"]]
     card = read_json(workdir / f"results/{DATASET}/models/resnet18-linf8-s0.json")
     assert card["recipe"]["optimizer"] == "sgd" and card["spec"]["arch"] == "cifar_resnet18"
 
 
+@pytest.mark.slow
 def test_tables_and_the_paper_side_by_side(paper_run):
     workdir, experiment = paper_run
     selection = read_json(workdir / f"results/{DATASET}/tables/selection.json")
@@ -95,11 +119,11 @@ def test_tables_and_the_paper_side_by_side(paper_run):
     assert set(table1["arch"]) == {"ResNet18", "DenseNet"}
     cell = table1[(table1["arch"] == "ResNet18") & (table1["epsilon_255"] == 8) & (table1["metric"] == "gini_global")]
     assert cell["paper"].item() == pytest.approx(0.73)
-    assert cell["this_run"].item() == pytest.approx(
-        rows[rows["models"] == "resnet18-linf8-s0"]["mean"].item())
+    assert cell["this_run"].item() == pytest.approx(rows[rows["models"] == "resnet18-linf8-s0"]["mean"].item())
     assert "Duan et al." in (workdir / f"results/{DATASET}/tables/paper_comparison.md").read_text()
 
 
+@pytest.mark.slow
 def test_the_configs_bounds_stage_runs_on_the_resnet_pair(paper_run):
     workdir, experiment = paper_run
     summary = pd.read_csv(workdir / f"results/{DATASET}/tables/bounds.csv")

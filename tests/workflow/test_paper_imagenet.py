@@ -27,10 +27,10 @@ import yaml
 from ineqbench.config import load_experiment
 from ineqbench.fetch.sources import rmt_filename
 from ineqbench.io import read_json
-from tests.conftest import ROOT, make_workdir, run_snakemake
-from tests.fixtures_data import write_imagenet_folder
-from tests.loopback import LoopbackServer
-from tests.unit.fetch.test_sources import rmt_checkpoint
+from tests.helpers.checkpoints import rmt_checkpoint
+from tests.helpers.data import write_imagenet_folder
+from tests.helpers.loopback import LoopbackServer
+from tests.helpers.workflow import ROOT, make_workdir, run_snakemake
 
 pytestmark = pytest.mark.workflow
 DATASET = "imagenet"
@@ -52,8 +52,9 @@ def biased_random_network(arch: str, seed: int) -> torch.nn.Module:
 @pytest.fixture(scope="module")
 def paper_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("paper_imagenet")
-    val, class_index = write_imagenet_folder(tmp / "imagenet", classes=FOLDERS, per_class=4, seed=0, size=(96, 80),
-                                             index_classes=WNIDS)
+    val, class_index = write_imagenet_folder(
+        tmp / "imagenet", classes=FOLDERS, per_class=4, seed=0, size=(96, 80), index_classes=WNIDS
+    )
     config = yaml.safe_load((ROOT / "config" / "paper_imagenet.yaml").read_text())
     run_config = copy.deepcopy(config)
     data = run_config["datasets"][DATASET]
@@ -87,15 +88,22 @@ def test_the_config_serves_the_papers_fifteen_checkpoints_by_their_published_nam
     config = yaml.safe_load((ROOT / "config" / "paper_imagenet.yaml").read_text())
     experiment = load_experiment(config)
     names = sorted(rmt_filename(m) for m in experiment.models.values())
-    expected = sorted([f"{a}_l2_eps0.ckpt" for a in ("resnet18", "resnet50", "wide_resnet50_2")]
-                      + [f"{a}_linf_eps{e}.ckpt" for a in ("resnet18", "resnet50", "wide_resnet50_2")
-                         for e in ("1.0", "2.0", "4.0", "8.0")] + ["resnet50_l2_eps5.ckpt"])
+    expected = sorted(
+        [f"{a}_l2_eps0.ckpt" for a in ("resnet18", "resnet50", "wide_resnet50_2")]
+        + [
+            f"{a}_linf_eps{e}.ckpt"
+            for a in ("resnet18", "resnet50", "wide_resnet50_2")
+            for e in ("1.0", "2.0", "4.0", "8.0")
+        ]
+        + ["resnet50_l2_eps5.ckpt"]
+    )
     assert names == expected
     data = experiment.datasets[DATASET]
     assert (data.n_images, data.region_size, experiment.methods["ig"].params["n_steps"]) == (1000, 16, 20)
     assert data.occlusion_budgets == ({"regions": 5, "radius": 10}, {"regions": 10, "radius": 20})
 
 
+@pytest.mark.slow
 def test_every_checkpoint_was_downloaded_once_and_converted(paper_run):
     workdir, experiment, requested = paper_run
     assert sorted(requested) == sorted(rmt_filename(m) for m in experiment.models.values())
@@ -110,6 +118,7 @@ def test_every_checkpoint_was_downloaded_once_and_converted(paper_run):
         assert set(card["robust_accuracy"]) >= {"1/255", "4/255"}
 
 
+@pytest.mark.slow
 def test_tables_cover_every_model_on_the_selected_images(paper_run):
     workdir, experiment, _ = paper_run
     selection = read_json(workdir / f"results/{DATASET}/tables/selection.json")

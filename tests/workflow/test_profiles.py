@@ -7,24 +7,28 @@ import re
 
 import pytest
 
-from tests.conftest import make_workdir, run_snakemake
+from tests.helpers.workflow import make_workdir, resources_by_rule, run_snakemake
 
 pytestmark = pytest.mark.workflow
-GPU_RULES = {"train_model", "predict", "attribute", "attack_noise", "attack_occlusion", "transfer_attacks",
-             "bound_attribution"}
-CPU_RULES = {"prepare_dataset", "score_inequality", "select_images", "aggregate_gini", "aggregate_models",
-             "plot_attribution_maps", "compare_with_paper", "aggregate_bounds"}
-
-
-def resources_by_rule(dry_run_output: str) -> dict[str, set[str]]:
-    """{rule: the distinct `resources:` lines of its jobs} from a dry run's job listing."""
-    found: dict[str, set[str]] = {}
-    for block in re.split(r"\n\s*(?=(?:local)?rule \w+:)", dry_run_output):
-        match = re.match(r"\s*(?:local)?rule (\w+):", block)
-        resources = re.search(r"^\s*resources: (.*)$", block, flags=re.M)
-        if match and resources:
-            found.setdefault(match.group(1), set()).add(resources.group(1))
-    return found
+GPU_RULES = {
+    "train_model",
+    "predict",
+    "attribute",
+    "attack_noise",
+    "attack_occlusion",
+    "transfer_attacks",
+    "bound_attribution",
+}
+CPU_RULES = {
+    "prepare_dataset",
+    "score_inequality",
+    "select_images",
+    "aggregate_gini",
+    "aggregate_models",
+    "plot_attribution_maps",
+    "compare_with_paper",
+    "aggregate_bounds",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +53,15 @@ def test_gpu_rules_request_one_gpu_and_cpu_rules_none(workdir, monkeypatch):
     for rule in CPU_RULES:
         for line in resources[rule]:
             assert "gpu" not in line and "runtime=60" in line and "mem_mb=8000" in line, (rule, line)
-    assert not any("slurm_partition" in line or "slurm_account" in line for lines in resources.values()
-                   for line in lines)  # unset: the cluster's defaults
+    assert not any(
+        "slurm_partition" in line or "slurm_account" in line for lines in resources.values() for line in lines
+    )  # unset: the cluster's defaults
 
 
 def test_site_settings_come_from_one_place_each(workdir, monkeypatch):
-    out = slurm_dry_run(workdir, monkeypatch, ACCOUNT="proj42", PARTITION="cpuq", GPU_PARTITION="gpuq",
-                        CPUS_PER_GPU="8")
+    out = slurm_dry_run(
+        workdir, monkeypatch, ACCOUNT="proj42", PARTITION="cpuq", GPU_PARTITION="gpuq", CPUS_PER_GPU="8"
+    )
     resources = resources_by_rule(out)
     for rule in GPU_RULES:
         for line in resources[rule]:

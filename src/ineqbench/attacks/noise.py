@@ -64,19 +64,36 @@ def _uniform_values(u: torch.Tensor, z: torch.Tensor, sigma: float) -> torch.Ten
 
 
 NOISE_DISTRIBUTIONS: Registry[NoiseDistribution] = Registry("noise distribution")
-NOISE_DISTRIBUTIONS.add("gaussian", NoiseDistribution(
-    draw=lambda shape, g: torch.randn(shape, generator=g), values=lambda d, z, sigma: sigma * d,
-    clamp_to_image_range=False, description="N(0, sigma^2) in normalised units (paper)"))
-NOISE_DISTRIBUTIONS.add("uniform", NoiseDistribution(
-    draw=lambda shape, g: torch.rand(shape, generator=g), values=_uniform_values,
-    clamp_to_image_range=True, description="uniform on the image's normalised range, clamped to it (released code)"))
+NOISE_DISTRIBUTIONS.add(
+    "gaussian",
+    NoiseDistribution(
+        draw=lambda shape, g: torch.randn(shape, generator=g),
+        values=lambda d, z, sigma: sigma * d,
+        clamp_to_image_range=False,
+        description="N(0, sigma^2) in normalised units (paper)",
+    ),
+)
+NOISE_DISTRIBUTIONS.add(
+    "uniform",
+    NoiseDistribution(
+        draw=lambda shape, g: torch.rand(shape, generator=g),
+        values=_uniform_values,
+        clamp_to_image_range=True,
+        description="uniform on the image's normalised range, clamped to it (released code)",
+    ),
+)
 
 
 @dataclass(frozen=True)
 class NoiseSettings:
     types: tuple[str, ...] = ("random", "type1", "type2")
-    budgets: tuple[int | float | str, ...] = ("500/150528", "1000/150528", "5000/150528", "10000/150528",
-                                              "20000/150528")
+    budgets: tuple[int | float | str, ...] = (
+        "500/150528",
+        "1000/150528",
+        "5000/150528",
+        "10000/150528",
+        "20000/150528",
+    )
     ranking: str = "signed"
     distribution: str = "gaussian"
     sigma: float = 1.0  # normalised units; the gaussian's standard deviation
@@ -99,8 +116,9 @@ def parse_budget(value: int | float | str) -> int | float:
     try:
         fraction = float(Fraction(str(value).strip())) if isinstance(value, str) else float(value)
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"noise budget {value!r} is not a count (e.g. 500) or a fraction "
-                         "(e.g. 0.0332 or '5000/150528')") from None
+        raise ValueError(
+            f"noise budget {value!r} is not a count (e.g. 500) or a fraction (e.g. 0.0332 or '5000/150528')"
+        ) from None
     if not 0 < fraction <= 1:
         raise ValueError(f"noise budget {value!r} = {fraction:g} must be a fraction in (0, 1] or an integer count")
     return fraction
@@ -134,8 +152,14 @@ class NoisePlan:
     clamp_to_image_range: bool
 
 
-def plan_noise(x: torch.Tensor, maps: torch.Tensor, seeds: Sequence[int], settings: NoiseSettings,
-               mean: torch.Tensor, std: torch.Tensor) -> NoisePlan:
+def plan_noise(
+    x: torch.Tensor,
+    maps: torch.Tensor,
+    seeds: Sequence[int],
+    settings: NoiseSettings,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+) -> NoisePlan:
     distribution = NOISE_DISTRIBUTIONS.get(settings.distribution)
     shape, n = tuple(x.shape[1:]), x[0].numel()
     draws, random_ranks = [], []
@@ -147,8 +171,16 @@ def plan_noise(x: torch.Tensor, maps: torch.Tensor, seeds: Sequence[int], settin
     z = (x - mean) / std
     scores = RANKINGS.get(settings.ranking)(maps.to(x.device).float()).flatten(1)
     values = distribution.values(torch.stack(draws).to(x.device), z, settings.sigma)
-    return NoisePlan(x, z, descending_ranks(scores), torch.stack(random_ranks).to(x.device), values, mean, std,
-                     distribution.clamp_to_image_range)
+    return NoisePlan(
+        x,
+        z,
+        descending_ranks(scores),
+        torch.stack(random_ranks).to(x.device),
+        values,
+        mean,
+        std,
+        distribution.clamp_to_image_range,
+    )
 
 
 def apply_noise(plan: NoisePlan, noise_type: str, k: int) -> torch.Tensor:

@@ -128,9 +128,18 @@ def occlude(x: torch.Tensor, fill: torch.Tensor, cover: torch.Tensor, n: torch.T
     return torch.where(occlusion_mask(cover, n, r).unsqueeze(1), fill, x)
 
 
-def rebuild_occluded(x: torch.Tensor, maps: torch.Tensor, regions: int, colour: str, n: torch.Tensor,
-                     r: torch.Tensor, settings: OcclusionSettings, region_size: int, mean: torch.Tensor,
-                     std: torch.Tensor) -> torch.Tensor:
+def rebuild_occluded(
+    x: torch.Tensor,
+    maps: torch.Tensor,
+    regions: int,
+    colour: str,
+    n: torch.Tensor,
+    r: torch.Tensor,
+    settings: OcclusionSettings,
+    region_size: int,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+) -> torch.Tensor:
     """The occluded images of candidates (n[i], r[i]) under a budget of `regions` centres: what a
     stored occlusion row regenerates, without a copy of the image."""
     cover = coverage(centres_of(maps, regions, settings, region_size), *x.shape[2:])
@@ -160,8 +169,10 @@ def _predict(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def search_sequential(model, x, y, fill, cover, candidates: list[tuple[int, int]]) -> SearchResult:
     """Algorithm 1 verbatim: one image, one candidate, one forward pass at a time. The reference."""
     b = len(x)
-    result = SearchResult(*(torch.zeros(b, dtype=dt) for dt in (torch.long, torch.bool, torch.long, torch.float32)),
-                          torch.full((b,), float("inf")))
+    result = SearchResult(
+        *(torch.zeros(b, dtype=dt) for dt in (torch.long, torch.bool, torch.long, torch.float32)),
+        torch.full((b,), float("inf")),
+    )
     for i in range(b):
         for j, (n, r) in enumerate(candidates):
             nr = torch.tensor([[n], [r]], device=x.device)
@@ -176,8 +187,9 @@ def search_sequential(model, x, y, fill, cover, candidates: list[tuple[int, int]
 
 
 @torch.no_grad()
-def search_batched(model, x, y, fill, cover, candidates: list[tuple[int, int]], *, chunk: int = 4,
-                   batch_size: int = 256) -> SearchResult:
+def search_batched(
+    model, x, y, fill, cover, candidates: list[tuple[int, int]], *, chunk: int = 4, batch_size: int = 256
+) -> SearchResult:
     """The same decisions as `search_sequential`, evaluated in batches: each round, every image still
     searching contributes its next `chunk` candidates; an image leaves at its first success. The
     candidates evaluated past an image's first success are discarded, so each image's stop is the
@@ -185,9 +197,13 @@ def search_batched(model, x, y, fill, cover, candidates: list[tuple[int, int]], 
     device = x.device
     b, total = len(x), len(candidates)
     cand = torch.tensor(candidates, dtype=torch.long, device=device)
-    result = SearchResult(torch.full((b,), total - 1, dtype=torch.long, device=device),
-                          torch.zeros(b, dtype=torch.bool, device=device), torch.zeros(b, dtype=torch.long, device=device),
-                          torch.zeros(b, device=device), torch.full((b,), float("inf"), device=device))
+    result = SearchResult(
+        torch.full((b,), total - 1, dtype=torch.long, device=device),
+        torch.zeros(b, dtype=torch.bool, device=device),
+        torch.zeros(b, dtype=torch.long, device=device),
+        torch.zeros(b, device=device),
+        torch.full((b,), float("inf"), device=device),
+    )
     next_j = torch.zeros(b, dtype=torch.long, device=device)
     active = torch.arange(b, device=device)
     offsets = torch.arange(chunk, device=device)

@@ -7,8 +7,8 @@ perceptual threat is one more entry, not another branch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

@@ -50,8 +50,16 @@ class AttributionWriter:
     place, on an exception nothing is left behind (neither `path` nor the temporary file).
     """
 
-    def __init__(self, path: str | Path, *, n_images: int, shape: tuple[int, ...], dtype: Any,
-                 shard_images: int = 1000, meta: dict | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_images: int,
+        shape: tuple[int, ...],
+        dtype: Any,
+        shard_images: int = 1000,
+        meta: dict | None = None,
+    ) -> None:
         if shard_images < 1:
             raise ValueError(f"shard_images must be at least 1, got {shard_images}")
         self.path = Path(path)
@@ -157,14 +165,16 @@ def _open_shard(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.nd
             start = _data_offset(f, info)
             f.seek(start)
             version = np.lib.format.read_magic(f)
-            header = {(1, 0): np.lib.format.read_array_header_1_0,
-                      (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(
+                version
+            )
             if header is not None:
                 shape, fortran, dtype = header(f)
                 offset = f.tell()
                 if not dtype.hasobject and int(np.prod(shape)) > 0:  # mmap cannot map zero bytes
-                    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
-                                     order="F" if fortran else "C")
+                    return np.memmap(
+                        path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
+                    )
     with zf.open(info) as member:
         return np.lib.format.read_array(member, allow_pickle=False)
 
@@ -178,8 +188,9 @@ class AttributionMaps:
     order; `to_array` (or `np.asarray`) loads all of them; `select` is a lazy view of some rows.
     """
 
-    def __init__(self, path: str | Path, _shards: list[tuple[int, np.ndarray]] | None = None,
-                 _rows: np.ndarray | None = None) -> None:
+    def __init__(
+        self, path: str | Path, _shards: list[tuple[int, np.ndarray]] | None = None, _rows: np.ndarray | None = None
+    ) -> None:
         self.path = Path(path)
         self._shards = _shards if _shards is not None else self._open(self.path)
         self._starts = np.array([start for start, _ in self._shards], dtype=np.int64)
@@ -234,8 +245,9 @@ class AttributionMaps:
         return [shard for _, shard in self._shards]
 
     def __repr__(self) -> str:
-        return (f"AttributionMaps({str(self.path)!r}, shape={self.shape}, dtype={self.dtype}, "
-                f"shards={len(self._shards)})")
+        return (
+            f"AttributionMaps({str(self.path)!r}, shape={self.shape}, dtype={self.dtype}, shards={len(self._shards)})"
+        )
 
     def _positions(self, key: Any) -> tuple[np.ndarray, bool]:
         """(rows of this view as file positions, whether the key was a scalar)."""

@@ -26,9 +26,17 @@ log = logging.getLogger(__name__)
 DTYPES = {"float32": np.float32, "float16": np.float16}
 
 
-def iter_attributions(model, images: np.ndarray, labels: np.ndarray, method: MethodSpec, *, seed: int,
-                      batch_size: int, internal_batch_size: int,
-                      device: torch.device) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def iter_attributions(
+    model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    method: MethodSpec,
+    *,
+    seed: int,
+    batch_size: int,
+    internal_batch_size: int,
+    device: torch.device,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(start, attributions (n, C, H, W) float32 for the true labels, convergence delta (NaN if none))
     batch by batch, in pool order.
 
@@ -42,17 +50,37 @@ def iter_attributions(model, images: np.ndarray, labels: np.ndarray, method: Met
         torch.manual_seed(batch_seed)
         np.random.seed(batch_seed)
         attr, delta = kind.compute(model, x, y, method.params, max(internal_batch_size, len(y)))
-        yield (start, attr.detach().float().cpu().numpy(),
-               np.full(len(y), np.nan, np.float32) if delta is None else delta.detach().float().cpu().numpy())
+        yield (
+            start,
+            attr.detach().float().cpu().numpy(),
+            np.full(len(y), np.nan, np.float32) if delta is None else delta.detach().float().cpu().numpy(),
+        )
 
 
-def compute_attributions(model, images: np.ndarray, labels: np.ndarray, method: MethodSpec, *, seed: int,
-                         batch_size: int, internal_batch_size: int, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+def compute_attributions(
+    model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    method: MethodSpec,
+    *,
+    seed: int,
+    batch_size: int,
+    internal_batch_size: int,
+    device: torch.device,
+) -> tuple[np.ndarray, np.ndarray]:
     """Attributions (N, C, H, W) float32 for the true labels, and the convergence delta (NaN if none),
     all in memory (the job streams them into the cache instead: `iter_attributions`)."""
     maps, deltas = [], []
-    for _, attr, delta in iter_attributions(model, images, labels, method, seed=seed, batch_size=batch_size,
-                                            internal_batch_size=internal_batch_size, device=device):
+    for _, attr, delta in iter_attributions(
+        model,
+        images,
+        labels,
+        method,
+        seed=seed,
+        batch_size=batch_size,
+        internal_batch_size=internal_batch_size,
+        device=device,
+    ):
         maps.append(attr)
         deltas.append(delta)
     if not maps:
@@ -60,9 +88,21 @@ def compute_attributions(model, images: np.ndarray, labels: np.ndarray, method: 
     return np.concatenate(maps), np.concatenate(deltas)
 
 
-def attribute_job(*, weights_path: str, card_path: str, test_path: str, pool_path: str, method: dict,
-                  seed: int, batch_size: int, internal_batch_size: int, dtype: str, out_path: str,
-                  threads: int = 1, shard_images: int = 1000) -> None:
+def attribute_job(
+    *,
+    weights_path: str,
+    card_path: str,
+    test_path: str,
+    pool_path: str,
+    method: dict,
+    seed: int,
+    batch_size: int,
+    internal_batch_size: int,
+    dtype: str,
+    out_path: str,
+    threads: int = 1,
+    shard_images: int = 1000,
+) -> None:
     """Attribute every pool image and write the cache shard by shard: at most `shard_images` maps (plus
     one batch) are held in memory, whatever the pool size."""
     device = select_device(threads)
@@ -72,15 +112,22 @@ def attribute_job(*, weights_path: str, card_path: str, test_path: str, pool_pat
     n_images = len(images.labels)
     deltas = np.full(n_images, np.nan, np.float32)
     settings = {"method": spec.as_dict(), "batch_size": batch_size, "dtype": dtype}
-    with AttributionWriter(out_path, n_images=n_images, shape=images.images.shape[1:], dtype=DTYPES[dtype],
-                           shard_images=shard_images) as writer:
-        for start, maps, delta in iter_attributions(model, images.images, images.labels, spec, seed=seed,
-                                                    batch_size=batch_size, internal_batch_size=internal_batch_size,
-                                                    device=device):
+    with AttributionWriter(
+        out_path, n_images=n_images, shape=images.images.shape[1:], dtype=DTYPES[dtype], shard_images=shard_images
+    ) as writer:
+        for start, maps, delta in iter_attributions(
+            model,
+            images.images,
+            images.labels,
+            spec,
+            seed=seed,
+            batch_size=batch_size,
+            internal_batch_size=internal_batch_size,
+            device=device,
+        ):
             writer.append(maps)
             deltas[start : start + len(delta)] = delta
         if spec.kind == "integrated_gradients" and n_images:
-            log.info("IG convergence |delta|: median %.3g, max %.3g", np.median(np.abs(deltas)),
-                     np.abs(deltas).max())
+            log.info("IG convergence |delta|: median %.3g, max %.3g", np.median(np.abs(deltas)), np.abs(deltas).max())
         writer.add(pool_index=pool["pool_index"].to_numpy(), labels=images.labels, convergence_delta=deltas)
         writer.meta = provenance(settings, seed=seed, inputs=[weights_path])

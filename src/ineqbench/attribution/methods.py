@@ -59,8 +59,10 @@ def _to_normalised(model, x: torch.Tensor) -> torch.Tensor:
 BASELINES: Registry[Callable[[torch.nn.Module, torch.Tensor, dict], torch.Tensor]] = Registry("baseline")
 BASELINES.add("zero", lambda model, x, params: torch.zeros_like(x))
 BASELINES.add("mean", lambda model, x, params: model.mean.expand_as(x).clone())
-BASELINES.add("gaussian", lambda model, x, params: model.mean + model.std * params["baseline_sigma_normalised"]
-              * torch.randn_like(x))
+BASELINES.add(
+    "gaussian",
+    lambda model, x, params: model.mean + model.std * params["baseline_sigma_normalised"] * torch.randn_like(x),
+)
 
 
 def _baseline(model, x: torch.Tensor, params: dict) -> torch.Tensor:
@@ -73,19 +75,27 @@ def _integrated_gradients(model, x, target, params, internal_batch_size):
     baseline = _baseline(model, x, params)
     # IG is invariant under the per-channel affine normalisation, so pixel space is exact here.
     attr, delta = IntegratedGradients(model).attribute(
-        x, baselines=baseline, target=target, n_steps=params["n_steps"], method=params["method"],
-        internal_batch_size=internal_batch_size, return_convergence_delta=True,
+        x,
+        baselines=baseline,
+        target=target,
+        n_steps=params["n_steps"],
+        method=params["method"],
+        internal_batch_size=internal_batch_size,
+        return_convergence_delta=True,
     )
     return attr, delta
 
 
-METHOD_KINDS.add("integrated_gradients", MethodKind(
-    compute=_integrated_gradients,
-    defaults={"n_steps": 20, "method": "riemann_right", "baseline": "zero", "baseline_sigma_normalised": 1.0},
-    stochastic=True,  # only with the gaussian baseline, but seeding is harmless otherwise
-    description="captum IntegratedGradients; Riemann or Gauss-Legendre steps; convergence delta recorded",
-    baselines=tuple(BASELINES),
-))
+METHOD_KINDS.add(
+    "integrated_gradients",
+    MethodKind(
+        compute=_integrated_gradients,
+        defaults={"n_steps": 20, "method": "riemann_right", "baseline": "zero", "baseline_sigma_normalised": 1.0},
+        stochastic=True,  # only with the gaussian baseline, but seeding is harmless otherwise
+        description="captum IntegratedGradients; Riemann or Gauss-Legendre steps; convergence delta recorded",
+        baselines=tuple(BASELINES),
+    ),
+)
 
 
 def _input_x_gradient(model, x, target, params, internal_batch_size):
@@ -94,10 +104,15 @@ def _input_x_gradient(model, x, target, params, internal_batch_size):
     return InputXGradient(model).attribute(x, target=target), None
 
 
-METHOD_KINDS.add("input_x_gradient", MethodKind(
-    compute=_input_x_gradient, defaults={}, stochastic=False,
-    description="captum InputXGradient in pixel space (x * dlogit/dx)",
-))
+METHOD_KINDS.add(
+    "input_x_gradient",
+    MethodKind(
+        compute=_input_x_gradient,
+        defaults={},
+        stochastic=False,
+        description="captum InputXGradient in pixel space (x * dlogit/dx)",
+    ),
+)
 
 
 def _gradient(model, x, target, params, internal_batch_size):
@@ -106,10 +121,15 @@ def _gradient(model, x, target, params, internal_batch_size):
     return Saliency(model).attribute(x, target=target, abs=False), None
 
 
-METHOD_KINDS.add("gradient", MethodKind(
-    compute=_gradient, defaults={}, stochastic=False,
-    description="captum Saliency with abs=False: the signed plain gradient of the target logit",
-))
+METHOD_KINDS.add(
+    "gradient",
+    MethodKind(
+        compute=_gradient,
+        defaults={},
+        stochastic=False,
+        description="captum Saliency with abs=False: the signed plain gradient of the target logit",
+    ),
+)
 
 
 def _smoothgrad(model, x, target, params, internal_batch_size):
@@ -117,18 +137,26 @@ def _smoothgrad(model, x, target, params, internal_batch_size):
 
     # Saliency(abs=False): the signed plain gradient, averaged over noisy copies (Smilkov et al.).
     attr = NoiseTunnel(Saliency(model)).attribute(
-        x, nt_type="smoothgrad", nt_samples=params["nt_samples"], stdevs=params["sigma"],
-        nt_samples_batch_size=params["nt_samples_batch_size"], target=target, abs=False,
+        x,
+        nt_type="smoothgrad",
+        nt_samples=params["nt_samples"],
+        stdevs=params["sigma"],
+        nt_samples_batch_size=params["nt_samples_batch_size"],
+        target=target,
+        abs=False,
     )
     return attr, None
 
 
-METHOD_KINDS.add("smoothgrad", MethodKind(
-    compute=_smoothgrad,
-    defaults={"nt_samples": 20, "sigma": 0.15, "nt_samples_batch_size": 20},
-    stochastic=True,
-    description="NoiseTunnel(smoothgrad) over the signed plain gradient; sigma in pixel units",
-))
+METHOD_KINDS.add(
+    "smoothgrad",
+    MethodKind(
+        compute=_smoothgrad,
+        defaults={"nt_samples": 20, "sigma": 0.15, "nt_samples_batch_size": 20},
+        stochastic=True,
+        description="NoiseTunnel(smoothgrad) over the signed plain gradient; sigma in pixel units",
+    ),
+)
 
 
 def _smoothgrad_sq_ig(model, x, target, params, internal_batch_size):
@@ -139,21 +167,37 @@ def _smoothgrad_sq_ig(model, x, target, params, internal_batch_size):
     z = _to_normalised(model, x)
     z_baseline = _to_normalised(model, _baseline(model, x, params))
     attr = NoiseTunnel(IntegratedGradients(model.backbone)).attribute(
-        z, nt_type="smoothgrad_sq", nt_samples=params["nt_samples"], stdevs=params["sigma_normalised"],
-        nt_samples_batch_size=params["nt_samples_batch_size"], target=target, baselines=z_baseline,
-        n_steps=params["n_steps"], method=params["method"], internal_batch_size=internal_batch_size,
+        z,
+        nt_type="smoothgrad_sq",
+        nt_samples=params["nt_samples"],
+        stdevs=params["sigma_normalised"],
+        nt_samples_batch_size=params["nt_samples_batch_size"],
+        target=target,
+        baselines=z_baseline,
+        n_steps=params["n_steps"],
+        method=params["method"],
+        internal_batch_size=internal_batch_size,
     )
     return attr, None
 
 
-METHOD_KINDS.add("smoothgrad_sq_ig", MethodKind(
-    compute=_smoothgrad_sq_ig,
-    defaults={"nt_samples": 20, "sigma_normalised": 0.2, "nt_samples_batch_size": 1, "n_steps": 50,
-              "method": "gausslegendre", "baseline": "mean"},
-    stochastic=True,
-    description="the released code's NoiseTunnel(IG, smoothgrad_sq); noise in normalised units",
-    baselines=tuple(BASELINES),
-))
+METHOD_KINDS.add(
+    "smoothgrad_sq_ig",
+    MethodKind(
+        compute=_smoothgrad_sq_ig,
+        defaults={
+            "nt_samples": 20,
+            "sigma_normalised": 0.2,
+            "nt_samples_batch_size": 1,
+            "n_steps": 50,
+            "method": "gausslegendre",
+            "baseline": "mean",
+        },
+        stochastic=True,
+        description="the released code's NoiseTunnel(IG, smoothgrad_sq); noise in normalised units",
+        baselines=tuple(BASELINES),
+    ),
+)
 
 
 def _gradient_shap(model, x, target, params, internal_batch_size):
@@ -162,25 +206,35 @@ def _gradient_shap(model, x, target, params, internal_batch_size):
     explainer = GradientShap(model.backbone)
 
     def attribute(xb: torch.Tensor, tb: torch.Tensor, baselines: torch.Tensor) -> torch.Tensor:
-        return explainer.attribute(_to_normalised(model, xb), baselines=_to_normalised(model, baselines),
-                                   n_samples=params["n_samples"], stdevs=params["stdevs_normalised"], target=tb)
+        return explainer.attribute(
+            _to_normalised(model, xb),
+            baselines=_to_normalised(model, baselines),
+            n_samples=params["n_samples"],
+            stdevs=params["stdevs_normalised"],
+            target=tb,
+        )
 
     if params["baseline"] == "zero_and_input":
         # The released code's baseline distribution {0, x} is per image, and captum shares one
         # distribution across a batch: one call per image.
-        pairs = [attribute(x[i : i + 1], target[i : i + 1], torch.cat([torch.zeros_like(x[:1]), x[i : i + 1]]))
-                 for i in range(len(x))]
+        pairs = [
+            attribute(x[i : i + 1], target[i : i + 1], torch.cat([torch.zeros_like(x[:1]), x[i : i + 1]]))
+            for i in range(len(x))
+        ]
         return torch.cat(pairs), None
     return attribute(x, target, _baseline(model, x[:1], params)), None
 
 
-METHOD_KINDS.add("gradient_shap", MethodKind(
-    compute=_gradient_shap,
-    defaults={"n_samples": 20, "stdevs_normalised": 0.0, "baseline": "zero", "baseline_sigma_normalised": 1.0},
-    stochastic=True,
-    description="captum GradientShap (expected gradients); noise in normalised units",
-    baselines=(*BASELINES, "zero_and_input"),
-))
+METHOD_KINDS.add(
+    "gradient_shap",
+    MethodKind(
+        compute=_gradient_shap,
+        defaults={"n_samples": 20, "stdevs_normalised": 0.0, "baseline": "zero", "baseline_sigma_normalised": 1.0},
+        stochastic=True,
+        description="captum GradientShap (expected gradients); noise in normalised units",
+        baselines=(*BASELINES, "zero_and_input"),
+    ),
+)
 
 
 # Built-in method ids. Paper: Duan et al. App. A.8; code: alibaba/easyrobust examples/attacks/inequality.
@@ -201,12 +255,16 @@ def method_spec(method_id: str, kind: str, params: dict) -> MethodSpec:
     info = METHOD_KINDS.get(kind)
     unknown = set(params) - set(info.defaults)
     if unknown:
-        raise ValueError(f"method {method_id!r}: unknown parameters {sorted(unknown)} for kind {kind!r}; "
-                         f"valid: {sorted(info.defaults)}")
+        raise ValueError(
+            f"method {method_id!r}: unknown parameters {sorted(unknown)} for kind {kind!r}; "
+            f"valid: {sorted(info.defaults)}"
+        )
     merged = {**info.defaults, **params}
     if "baseline" in merged and merged["baseline"] not in info.baselines:
-        raise ValueError(f"method {method_id!r}: unknown baseline {merged['baseline']!r} for kind {kind!r}; "
-                         f"valid: {', '.join(info.baselines)}")
+        raise ValueError(
+            f"method {method_id!r}: unknown baseline {merged['baseline']!r} for kind {kind!r}; "
+            f"valid: {', '.join(info.baselines)}"
+        )
     return MethodSpec(method_id, kind, merged)
 
 
@@ -215,8 +273,10 @@ def resolve_methods(ids: list[str], custom: dict[str, dict]) -> dict[str, Method
     clash = set(custom) & set(METHOD_PRESETS)
     if clash:
         raise ValueError(f"custom method ids {sorted(clash)} shadow built-in ids; choose other names")
-    table = {**{k: (kind, p) for k, (kind, p) in METHOD_PRESETS.items()},
-             **{k: (v["kind"], {p: x for p, x in v.items() if p != "kind"}) for k, v in custom.items()}}
+    table = {
+        **{k: (kind, p) for k, (kind, p) in METHOD_PRESETS.items()},
+        **{k: (v["kind"], {p: x for p, x in v.items() if p != "kind"}) for k, v in custom.items()},
+    }
     resolved = {}
     for method_id in ids:
         if method_id not in table:

@@ -28,6 +28,7 @@ from torch.func import grad_and_value
 from ineqbench.attacks.pgd import THREAT_NORMS
 from ineqbench.bounds.differentiable import AttributionMap
 
+
 @dataclass(frozen=True)
 class AttackTrace:
     """Per iterate, in order (index 0 is x itself): deviations, label check, the attack's own score."""
@@ -72,8 +73,9 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cosine_similarity(a.reshape(1, -1), b.reshape(1, -1), eps=1e-12)[0]
 
 
-def uniform_in_ball(shape: tuple[int, ...], norm: str, epsilon: float, generator: torch.Generator,
-                    dtype: torch.dtype) -> torch.Tensor:
+def uniform_in_ball(
+    shape: tuple[int, ...], norm: str, epsilon: float, generator: torch.Generator, dtype: torch.dtype
+) -> torch.Tensor:
     """Perturbations (N, *shape) drawn uniformly in the ε ball, on the CPU from `generator`.
 
     l∞: uniform in the cube, as captum's default sensitivity perturbation. l2: uniform in the ball
@@ -93,12 +95,23 @@ def uniform_in_ball(shape: tuple[int, ...], norm: str, epsilon: float, generator
 class Tracker:
     """Records every iterate of an attack and keeps the label-constrained bests."""
 
-    def __init__(self, attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor, target: int, *,
-                 start_objective: float, maximise_objective: bool = True, record_points: bool = False,
-                 real_attribution_fn: AttributionMap | None = None) -> None:
+    def __init__(
+        self,
+        attribution_fn: AttributionMap,
+        real_model: nn.Module,
+        x: torch.Tensor,
+        target: int,
+        *,
+        start_objective: float,
+        maximise_objective: bool = True,
+        record_points: bool = False,
+        real_attribution_fn: AttributionMap | None = None,
+    ) -> None:
         if not predicts(real_model, x, target):
-            raise ValueError(f"the real network does not predict class {target} at x: the label constraint "
-                             "keeps the predicted class, so attack the predicted class")
+            raise ValueError(
+                f"the real network does not predict class {target} at x: the label constraint "
+                "keeps the predicted class, so attack the predicted class"
+            )
         self.attribution_fn, self.real_model, self.x, self.target = attribution_fn, real_model, x.detach(), int(target)
         self.sign = 1.0 if maximise_objective else -1.0
         self.real_attribution_fn = real_attribution_fn
@@ -111,8 +124,9 @@ class Tracker:
         self.real_best = (0.0, 1.0)
         self.observe(self.x, self.a0, start_objective, is_start=True)  # x counts, with deviation 0
 
-    def observe(self, z: torch.Tensor, a: torch.Tensor | None = None, objective: float = math.nan, *,
-                is_start: bool = False) -> bool:
+    def observe(
+        self, z: torch.Tensor, a: torch.Tensor | None = None, objective: float = math.nan, *, is_start: bool = False
+    ) -> bool:
         """Record iterate z (with A(z) if already computed); returns whether it counts (label kept)."""
         z = z.detach()
         if a is None or a.numel() == 0:  # the objective did not compute A(z) on the way
@@ -143,31 +157,46 @@ class Tracker:
                     self.best[key] = (value, z, len(t.euclidean) - 1)
         return kept
 
-    def result(self, attack: str, norm: str, epsilon: float, *,
-               extra: dict[str, float] | None = None) -> AttackResult:
+    def result(self, attack: str, norm: str, epsilon: float, *, extra: dict[str, float] | None = None) -> AttackResult:
         """The bests so far as an AttackResult (objective converted back to the attack's own sense)."""
         t = self.trace
         objective_value, objective_x, _ = self.best["objective"]
         return AttackResult(
-            attack=attack, norm=norm, epsilon=float(epsilon),
-            best_x=self.best["euclidean"][1], best_euclidean=max(self.best["euclidean"][0], 0.0),
-            best_cosine_x=self.best["cosine"][1], best_cosine=min(-self.best["cosine"][0], 1.0),
-            objective_x=objective_x, objective_value=self.sign * objective_value,
-            iterations_counted=sum(t.label_kept), iterations_total=len(t.label_kept),
+            attack=attack,
+            norm=norm,
+            epsilon=float(epsilon),
+            best_x=self.best["euclidean"][1],
+            best_euclidean=max(self.best["euclidean"][0], 0.0),
+            best_cosine_x=self.best["cosine"][1],
+            best_cosine=min(-self.best["cosine"][0], 1.0),
+            objective_x=objective_x,
+            objective_value=self.sign * objective_value,
+            iterations_counted=sum(t.label_kept),
+            iterations_total=len(t.label_kept),
             real_best_euclidean=math.nan if self.real_attribution_fn is None else self.real_best[0],
             real_best_cosine=math.nan if self.real_attribution_fn is None else self.real_best[1],
-            extra=dict(extra or {}), trace=t,
+            extra=dict(extra or {}),
+            trace=t,
         )
 
 
-def projected_ascent(tracker: Tracker, start: torch.Tensor, loss_and_aux: Callable[[torch.Tensor], tuple],
-                     score: Callable[[torch.Tensor, torch.Tensor], float], *, norm: str, epsilon: float,
-                     steps: int, step_size: float) -> None:
+def projected_ascent(
+    tracker: Tracker,
+    start: torch.Tensor,
+    loss_and_aux: Callable[[torch.Tensor], tuple],
+    score: Callable[[torch.Tensor, torch.Tensor], float],
+    *,
+    norm: str,
+    epsilon: float,
+    steps: int,
+    step_size: float,
+) -> None:
     """`steps` projected steps up the gradient of loss_and_aux(z)[0] from `start`; every point observed.
 
     loss_and_aux(z) returns (scalar loss to ascend, aux): aux is A(z) when the loss computed it on the
-    way (saving the tracker a second evaluation), else an empty tensor (torch.func wants tensors). score(loss, aux) is what the
-    tracker records as the attack's objective for that point. Descent is ascent of the negated loss.
+    way (saving the tracker a second evaluation), else an empty tensor (torch.func wants tensors).
+    score(loss, aux) is what the tracker records as the attack's objective for that point. Descent is
+    ascent of the negated loss.
     """
     threat = THREAT_NORMS.get(norm)
     x, z = tracker.x, start.detach()

@@ -67,18 +67,38 @@ def random_point(x: torch.Tensor, norm: str, epsilon: float, seed: int) -> torch
     return (x + delta.to(x.device)).clamp(0, 1)
 
 
-def _pgd(tracker: Tracker, x: torch.Tensor, loss_and_aux, score, *, norm, epsilon, steps, step_size,
-         seed, random_start) -> None:
+def _pgd(
+    tracker: Tracker, x: torch.Tensor, loss_and_aux, score, *, norm, epsilon, steps, step_size, seed, random_start
+) -> None:
     start = random_point(x, norm, epsilon, seed) if random_start and epsilon > 0 else x
-    projected_ascent(tracker, start, loss_and_aux, score, norm=norm, epsilon=epsilon, steps=steps,
-                     step_size=_step(epsilon, steps, step_size))
+    projected_ascent(
+        tracker,
+        start,
+        loss_and_aux,
+        score,
+        norm=norm,
+        epsilon=epsilon,
+        steps=steps,
+        step_size=_step(epsilon, steps, step_size),
+    )
 
 
-def pgd_cross_entropy(attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor, target: int, *,
-                      norm: str, epsilon: float, steps: int, step_size: float | None = None, seed: int = 0,
-                      random_start: bool = True, record_points: bool = False,
-                      real_attribution_fn: AttributionMap | None = None,
-                      loss_model: nn.Module | None = None) -> AttackResult:
+def pgd_cross_entropy(
+    attribution_fn: AttributionMap,
+    real_model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    *,
+    norm: str,
+    epsilon: float,
+    steps: int,
+    step_size: float | None = None,
+    seed: int = 0,
+    random_start: bool = True,
+    record_points: bool = False,
+    real_attribution_fn: AttributionMap | None = None,
+    loss_model: nn.Module | None = None,
+) -> AttackResult:
     """Classic PGD up the cross-entropy of `loss_model` (default: the real network); the attribution
     deviation of every label-keeping iterate is recorded, the best of them reported."""
     _check(norm, epsilon, steps)
@@ -90,48 +110,120 @@ def pgd_cross_entropy(attribution_fn: AttributionMap, real_model: nn.Module, x: 
 
     with torch.no_grad():
         start_loss = float(loss_and_aux(x)[0])
-    tracker = Tracker(attribution_fn, real_model, x, target, start_objective=start_loss,
-                      record_points=record_points, real_attribution_fn=real_attribution_fn)
-    _pgd(tracker, x, loss_and_aux, lambda loss, aux: float(loss), norm=norm, epsilon=epsilon, steps=steps,
-         step_size=step_size, seed=seed, random_start=random_start)
+    tracker = Tracker(
+        attribution_fn,
+        real_model,
+        x,
+        target,
+        start_objective=start_loss,
+        record_points=record_points,
+        real_attribution_fn=real_attribution_fn,
+    )
+    _pgd(
+        tracker,
+        x,
+        loss_and_aux,
+        lambda loss, aux: float(loss),
+        norm=norm,
+        epsilon=epsilon,
+        steps=steps,
+        step_size=step_size,
+        seed=seed,
+        random_start=random_start,
+    )
     return tracker.result("pgd_cross_entropy", norm, epsilon)
 
 
-def pgd_attribution_l2distance(attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor,
-                               target: int, *, norm: str, epsilon: float, steps: int,
-                               step_size: float | None = None, seed: int = 0, random_start: bool = True,
-                               record_points: bool = False,
-                               real_attribution_fn: AttributionMap | None = None) -> AttackResult:
+def pgd_attribution_l2distance(
+    attribution_fn: AttributionMap,
+    real_model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    *,
+    norm: str,
+    epsilon: float,
+    steps: int,
+    step_size: float | None = None,
+    seed: int = 0,
+    random_start: bool = True,
+    record_points: bool = False,
+    real_attribution_fn: AttributionMap | None = None,
+) -> AttackResult:
     """PGD that maximises ||A(x') - A(x)||_2 directly (gradients through the attribution: second order)."""
     _check(norm, epsilon, steps)
-    tracker = Tracker(attribution_fn, real_model, x, target, start_objective=0.0, record_points=record_points,
-                      real_attribution_fn=real_attribution_fn)
+    tracker = Tracker(
+        attribution_fn,
+        real_model,
+        x,
+        target,
+        start_objective=0.0,
+        record_points=record_points,
+        real_attribution_fn=real_attribution_fn,
+    )
 
     def loss_and_aux(z: torch.Tensor):
         a = attribution_fn(z)
         return 0.5 * ((a - tracker.a0) ** 2).sum(), a  # the squared norm: same direction, smooth at 0
 
-    _pgd(tracker, x, loss_and_aux, lambda loss, a: float((a - tracker.a0).norm()), norm=norm, epsilon=epsilon,
-         steps=steps, step_size=step_size, seed=seed, random_start=random_start)
+    _pgd(
+        tracker,
+        x,
+        loss_and_aux,
+        lambda loss, a: float((a - tracker.a0).norm()),
+        norm=norm,
+        epsilon=epsilon,
+        steps=steps,
+        step_size=step_size,
+        seed=seed,
+        random_start=random_start,
+    )
     return tracker.result("pgd_attribution_l2distance", norm, epsilon)
 
 
-def pgd_attribution_cosine(attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor,
-                           target: int, *, norm: str, epsilon: float, steps: int,
-                           step_size: float | None = None, seed: int = 0, random_start: bool = True,
-                           record_points: bool = False,
-                           real_attribution_fn: AttributionMap | None = None) -> AttackResult:
+def pgd_attribution_cosine(
+    attribution_fn: AttributionMap,
+    real_model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    *,
+    norm: str,
+    epsilon: float,
+    steps: int,
+    step_size: float | None = None,
+    seed: int = 0,
+    random_start: bool = True,
+    record_points: bool = False,
+    real_attribution_fn: AttributionMap | None = None,
+) -> AttackResult:
     """PGD that minimises cos(A(x'), A(x)) directly; the objective recorded is that cosine."""
     _check(norm, epsilon, steps)
-    tracker = Tracker(attribution_fn, real_model, x, target, start_objective=1.0, maximise_objective=False,
-                      record_points=record_points, real_attribution_fn=real_attribution_fn)
+    tracker = Tracker(
+        attribution_fn,
+        real_model,
+        x,
+        target,
+        start_objective=1.0,
+        maximise_objective=False,
+        record_points=record_points,
+        real_attribution_fn=real_attribution_fn,
+    )
 
     def loss_and_aux(z: torch.Tensor):
         a = attribution_fn(z)
         return -cosine(a, tracker.a0), a
 
-    _pgd(tracker, x, loss_and_aux, lambda loss, a: -float(loss), norm=norm, epsilon=epsilon, steps=steps,
-         step_size=step_size, seed=seed, random_start=random_start)
+    _pgd(
+        tracker,
+        x,
+        loss_and_aux,
+        lambda loss, a: -float(loss),
+        norm=norm,
+        epsilon=epsilon,
+        steps=steps,
+        step_size=step_size,
+        seed=seed,
+        random_start=random_start,
+    )
     return tracker.result("pgd_attribution_cosine", norm, epsilon)
 
 
@@ -145,11 +237,23 @@ def topk_intersection(a: torch.Tensor, original_top: torch.Tensor, k: int) -> fl
     return float(original_top[torch.topk(saliency(a), k).indices].sum()) / k
 
 
-def ifia_topk(attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor, target: int, *,
-              norm: str, epsilon: float, steps: int, step_size: float | None = None, seed: int = 0,
-              random_start: bool = False, record_points: bool = False,
-              real_attribution_fn: AttributionMap | None = None, k: int | None = None,
-              normalise: bool = True) -> AttackResult:
+def ifia_topk(
+    attribution_fn: AttributionMap,
+    real_model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    *,
+    norm: str,
+    epsilon: float,
+    steps: int,
+    step_size: float | None = None,
+    seed: int = 0,
+    random_start: bool = False,
+    record_points: bool = False,
+    real_attribution_fn: AttributionMap | None = None,
+    k: int | None = None,
+    normalise: bool = True,
+) -> AttackResult:
     """IFIA top-k attack (Ghorbani et al. 2019): push saliency off the original top-k pixels.
 
     K is the set of the k most salient pixels of x (default k: 10% of the pixels). Each step moves
@@ -168,8 +272,16 @@ def ifia_topk(attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Te
         raise ValueError(f"k must be in [1, {s0.numel()}], got {k}")
     top = torch.zeros_like(s0, dtype=torch.bool)
     top[torch.topk(s0, k).indices] = True
-    tracker = Tracker(attribution_fn, real_model, x, target, start_objective=1.0, maximise_objective=False,
-                      record_points=record_points, real_attribution_fn=real_attribution_fn)
+    tracker = Tracker(
+        attribution_fn,
+        real_model,
+        x,
+        target,
+        start_objective=1.0,
+        maximise_objective=False,
+        record_points=record_points,
+        real_attribution_fn=real_attribution_fn,
+    )
 
     def loss_and_aux(z: torch.Tensor):
         a = attribution_fn(z)
@@ -177,19 +289,44 @@ def ifia_topk(attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Te
         mass = s[top].sum() / s.sum().clamp_min(1e-300) if normalise else s[top].sum()
         return -mass, a
 
-    _pgd(tracker, x, loss_and_aux, lambda loss, a: topk_intersection(a, top, k), norm=norm, epsilon=epsilon,
-         steps=steps, step_size=step_size, seed=seed, random_start=random_start)
+    _pgd(
+        tracker,
+        x,
+        loss_and_aux,
+        lambda loss, a: topk_intersection(a, top, k),
+        norm=norm,
+        epsilon=epsilon,
+        steps=steps,
+        step_size=step_size,
+        seed=seed,
+        random_start=random_start,
+    )
     index = tracker.best["objective"][2]
-    extra = {"k": float(k), "topk_intersection": tracker.trace.objective[index],
-             "topk_euclidean": tracker.trace.euclidean[index], "topk_cosine": tracker.trace.cosine[index]}
+    extra = {
+        "k": float(k),
+        "topk_intersection": tracker.trace.objective[index],
+        "topk_euclidean": tracker.trace.euclidean[index],
+        "topk_cosine": tracker.trace.cosine[index],
+    }
     return tracker.result("ifia_topk", norm, epsilon, extra=extra)
 
 
-def sensitivity_max(attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor, target: int, *,
-                    norm: str, epsilon: float, steps: int, step_size: float | None = None, seed: int = 0,
-                    random_start: bool = True, record_points: bool = False,
-                    real_attribution_fn: AttributionMap | None = None,
-                    max_examples_per_batch: int | None = None) -> AttackResult:
+def sensitivity_max(
+    attribution_fn: AttributionMap,
+    real_model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    *,
+    norm: str,
+    epsilon: float,
+    steps: int,
+    step_size: float | None = None,
+    seed: int = 0,
+    random_start: bool = True,
+    record_points: bool = False,
+    real_attribution_fn: AttributionMap | None = None,
+    max_examples_per_batch: int | None = None,
+) -> AttackResult:
     """captum.metrics.sensitivity_max with `steps` uniform samples of the ε ball: a Monte-Carlo *lower*
     estimate of the worst-case deviation (no optimisation), the statistical baseline users know.
 
@@ -203,8 +340,15 @@ def sensitivity_max(attribution_fn: AttributionMap, real_model: nn.Module, x: to
     from captum.metrics import sensitivity_max as captum_sensitivity_max
 
     _check(norm, epsilon, steps)
-    tracker = Tracker(attribution_fn, real_model, x, target, start_objective=0.0, record_points=record_points,
-                      real_attribution_fn=real_attribution_fn)
+    tracker = Tracker(
+        attribution_fn,
+        real_model,
+        x,
+        target,
+        start_objective=0.0,
+        record_points=record_points,
+        real_attribution_fn=real_attribution_fn,
+    )
     generator = torch.Generator().manual_seed(seed)
 
     def perturb(inputs: torch.Tensor, radius: float) -> torch.Tensor:
@@ -221,27 +365,53 @@ def sensitivity_max(attribution_fn: AttributionMap, real_model: nn.Module, x: to
             rows.append(a if kept else tracker.a0)
         return torch.stack(rows)
 
-    relative = float(captum_sensitivity_max(explain, x.detach().unsqueeze(0), perturb_func=perturb,
-                                            perturb_radius=float(epsilon), n_perturb_samples=max(steps, 1),
-                                            max_examples_per_batch=max_examples_per_batch)[0]) if steps else 0.0
+    relative = (
+        float(
+            captum_sensitivity_max(
+                explain,
+                x.detach().unsqueeze(0),
+                perturb_func=perturb,
+                perturb_radius=float(epsilon),
+                n_perturb_samples=max(steps, 1),
+                max_examples_per_batch=max_examples_per_batch,
+            )[0]
+        )
+        if steps
+        else 0.0
+    )
     a0_norm = float(tracker.a0.norm())
     extra = {"captum_sensitivity_max": relative, "captum_euclidean": relative * (a0_norm if a0_norm > 0 else 1.0)}
     return tracker.result("sensitivity_max", norm, epsilon, extra=extra)
 
 
-BOUND_ATTACKS.add("pgd_cross_entropy", BoundAttack(
-    pgd_cross_entropy, "cross_entropy", "PGD on the cross-entropy; attribution deviation of label-keeping iterates"))
-BOUND_ATTACKS.add("pgd_attribution_l2distance", BoundAttack(
-    pgd_attribution_l2distance, "euclidean", "PGD maximising ||A(x') - A(x)||_2 through the attribution"))
-BOUND_ATTACKS.add("pgd_attribution_cosine", BoundAttack(
-    pgd_attribution_cosine, "cosine", "PGD minimising cos(A(x'), A(x)) through the attribution"))
-BOUND_ATTACKS.add("ifia_topk", BoundAttack(
-    ifia_topk, "topk_intersection", "IFIA top-k attack (Ghorbani et al. 2019), lowest top-k intersection"))
-BOUND_ATTACKS.add("sensitivity_max", BoundAttack(
-    sensitivity_max, "euclidean", "captum sensitivity_max: Monte-Carlo lower estimate, uniform in the ball"))
+BOUND_ATTACKS.add(
+    "pgd_cross_entropy",
+    BoundAttack(
+        pgd_cross_entropy, "cross_entropy", "PGD on the cross-entropy; attribution deviation of label-keeping iterates"
+    ),
+)
+BOUND_ATTACKS.add(
+    "pgd_attribution_l2distance",
+    BoundAttack(pgd_attribution_l2distance, "euclidean", "PGD maximising ||A(x') - A(x)||_2 through the attribution"),
+)
+BOUND_ATTACKS.add(
+    "pgd_attribution_cosine",
+    BoundAttack(pgd_attribution_cosine, "cosine", "PGD minimising cos(A(x'), A(x)) through the attribution"),
+)
+BOUND_ATTACKS.add(
+    "ifia_topk",
+    BoundAttack(ifia_topk, "topk_intersection", "IFIA top-k attack (Ghorbani et al. 2019), lowest top-k intersection"),
+)
+BOUND_ATTACKS.add(
+    "sensitivity_max",
+    BoundAttack(
+        sensitivity_max, "euclidean", "captum sensitivity_max: Monte-Carlo lower estimate, uniform in the ball"
+    ),
+)
 
 
-def run_attack(name: str, attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor, target: int,
-               **options: object) -> AttackResult:
+def run_attack(
+    name: str, attribution_fn: AttributionMap, real_model: nn.Module, x: torch.Tensor, target: int, **options: object
+) -> AttackResult:
     """Run the registered attack `name` with the common signature's keyword options."""
     return BOUND_ATTACKS.get(name).run(attribution_fn, real_model, x, target, **options)

@@ -66,8 +66,9 @@ def gradient(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
     return gradient_batch(model, x.unsqueeze(0), target)[0]
 
 
-def ig_rule(method: str, n_steps: int, *, dtype: torch.dtype = torch.float32,
-            device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def ig_rule(
+    method: str, n_steps: int, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(alphas, weights) of captum's quadrature rule `method` with `n_steps` points.
 
     Taken from captum itself rather than re-derived, so both implementations integrate at the same
@@ -77,8 +78,10 @@ def ig_rule(method: str, n_steps: int, *, dtype: torch.dtype = torch.float32,
     from captum.attr._utils.approximation_methods import approximation_parameters
 
     step_sizes, alphas = approximation_parameters(method)
-    return (torch.tensor(alphas(n_steps), dtype=dtype, device=device),
-            torch.tensor(step_sizes(n_steps), dtype=dtype, device=device))
+    return (
+        torch.tensor(alphas(n_steps), dtype=dtype, device=device),
+        torch.tensor(step_sizes(n_steps), dtype=dtype, device=device),
+    )
 
 
 def integrated_gradients_batch(
@@ -107,16 +110,19 @@ def integrated_gradients_batch(
     path = (x0.unsqueeze(0) + alphas.view(shape) * (xs - x0).unsqueeze(0)).reshape(n_steps * n, *xs.shape[1:])
     path_targets = t.repeat(n_steps)
     chunk = path.shape[0] if internal_batch_size is None else max(1, internal_batch_size)
-    grads = torch.cat([
-        grad(lambda z, tt=path_targets[i:i + chunk]: target_logits(model, z, tt).sum())(path[i:i + chunk])
-        for i in range(0, path.shape[0], chunk)
-    ])
+    grads = torch.cat(
+        [
+            grad(lambda z, tt=path_targets[i : i + chunk]: target_logits(model, z, tt).sum())(path[i : i + chunk])
+            for i in range(0, path.shape[0], chunk)
+        ]
+    )
     mean_grad = (weights.view(shape) * grads.view(n_steps, *xs.shape)).sum(0)
     return mean_grad * (xs - x0)
 
 
-def integrated_gradients(model: nn.Module, x: torch.Tensor, target: int, baseline: torch.Tensor | None = None,
-                         **kwargs) -> torch.Tensor:
+def integrated_gradients(
+    model: nn.Module, x: torch.Tensor, target: int, baseline: torch.Tensor | None = None, **kwargs
+) -> torch.Tensor:
     """Integrated Gradients of one image x (C, H, W); keyword arguments as `integrated_gradients_batch`."""
     b = None if baseline is None else baseline.unsqueeze(0)
     return integrated_gradients_batch(model, x.unsqueeze(0), target, b, **kwargs)[0]
@@ -135,22 +141,37 @@ class DifferentiableKind:
 # exists, so a method spec of the suite maps to its differentiable twin by name.
 DIFFERENTIABLE_KINDS: Registry[DifferentiableKind] = Registry("differentiable attribution kind")
 
-DIFFERENTIABLE_KINDS.add("gradient", DifferentiableKind(
-    build=lambda model, target, params, baseline: lambda x: gradient(model, x, target),
-    description="plain gradient of the target logit (captum Saliency, abs=False)",
-))
+DIFFERENTIABLE_KINDS.add(
+    "gradient",
+    DifferentiableKind(
+        build=lambda model, target, params, baseline: lambda x: gradient(model, x, target),
+        description="plain gradient of the target logit (captum Saliency, abs=False)",
+    ),
+)
 
-DIFFERENTIABLE_KINDS.add("integrated_gradients", DifferentiableKind(
-    build=lambda model, target, params, baseline: lambda x: integrated_gradients(
-        model, x, target, baseline, n_steps=params["n_steps"], method=params["method"],
-        internal_batch_size=params["internal_batch_size"]),
-    defaults={"n_steps": 20, "method": "riemann_right", "internal_batch_size": None},
-    description="Integrated Gradients with captum's quadrature rules and a fixed baseline",
-))
+DIFFERENTIABLE_KINDS.add(
+    "integrated_gradients",
+    DifferentiableKind(
+        build=lambda model, target, params, baseline: (
+            lambda x: integrated_gradients(
+                model,
+                x,
+                target,
+                baseline,
+                n_steps=params["n_steps"],
+                method=params["method"],
+                internal_batch_size=params["internal_batch_size"],
+            )
+        ),
+        defaults={"n_steps": 20, "method": "riemann_right", "internal_batch_size": None},
+        description="Integrated Gradients with captum's quadrature rules and a fixed baseline",
+    ),
+)
 
 
-def attribution_map(kind: str, model: nn.Module, target: int, params: dict | None = None,
-                    baseline: torch.Tensor | None = None) -> AttributionMap:
+def attribution_map(
+    kind: str, model: nn.Module, target: int, params: dict | None = None, baseline: torch.Tensor | None = None
+) -> AttributionMap:
     """The map x (C, H, W) -> A(x) of a registered kind, usable under jacrev / jvp / vjp / vmap.
 
     `params` may be a method spec's parameters: its baseline keys are resolved separately
@@ -160,8 +181,9 @@ def attribution_map(kind: str, model: nn.Module, target: int, params: dict | Non
     params = {k: v for k, v in (params or {}).items() if k not in BASELINE_KEYS}
     unknown = set(params) - set(info.defaults)
     if unknown:
-        raise ValueError(f"unknown parameters {sorted(unknown)} for differentiable kind {kind!r}; "
-                         f"valid: {sorted(info.defaults)}")
+        raise ValueError(
+            f"unknown parameters {sorted(unknown)} for differentiable kind {kind!r}; valid: {sorted(info.defaults)}"
+        )
     _check_eval(model)
     return info.build(model, target, {**info.defaults, **params}, baseline)
 

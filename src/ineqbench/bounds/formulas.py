@@ -42,8 +42,9 @@ EUCLIDEAN_RADII.add("l2", lambda epsilon, sigma_max, d=None, column_norm_sum=Non
 EUCLIDEAN_RADII.add("linf", linf_radius)
 
 
-def euclidean_radius(norm: str, epsilon: float, sigma_max: float, d: int,
-                     column_norm_sum: float | None = None) -> float:
+def euclidean_radius(
+    norm: str, epsilon: float, sigma_max: float, d: int, column_norm_sum: float | None = None
+) -> float:
     """The first-order Euclidean bound for a threat norm ("l2" or "linf")."""
     return EUCLIDEAN_RADII.get(norm)(epsilon, sigma_max, d=d, column_norm_sum=column_norm_sum)
 

@@ -39,8 +39,7 @@ from ineqbench.attacks.noise import noise_seed
 from ineqbench.attribution.methods import MethodSpec
 from ineqbench.bounds.attack_loop import AttackResult
 from ineqbench.bounds.attacks import random_point, run_attack
-from ineqbench.bounds.differentiable import (AttributionMap, attribution_map, disable_fused_attention,
-                                             resolve_baseline)
+from ineqbench.bounds.differentiable import AttributionMap, attribution_map, disable_fused_attention, resolve_baseline
 from ineqbench.bounds.formulas import cosine_lower_bound, euclidean_radius
 from ineqbench.bounds.spectral import SpectralEstimate, dense_spectrum, sigma_max
 from ineqbench.bounds.surrogate import softplus_surrogate
@@ -65,8 +64,15 @@ class BoundSettings:
     sigma_max: dict = field(default_factory=lambda: {"method": "lanczos", "max_iters": 30, "tol": 1e-4})
     dense_jacobian: bool = False
     practical_samples: int = 2
-    attacks: list[str] = field(default_factory=lambda: ["pgd_cross_entropy", "pgd_attribution_l2distance",
-                                                        "pgd_attribution_cosine", "ifia_topk", "sensitivity_max"])
+    attacks: list[str] = field(
+        default_factory=lambda: [
+            "pgd_cross_entropy",
+            "pgd_attribution_l2distance",
+            "pgd_attribution_cosine",
+            "ifia_topk",
+            "sensitivity_max",
+        ]
+    )
     attack_steps: int = 10
     ifia_k: int | None = None
     seed: int = 0
@@ -121,8 +127,12 @@ def spectrum_at(attribution: AttributionMap, z: torch.Tensor, settings: BoundSet
     options = {k: v for k, v in settings.sigma_max.items() if k != "method"}
     estimate = sigma_max(settings.sigma_max["method"], attribution, z, seed=seed, **options)
     if not estimate.converged:
-        log.warning("sigma_max did not converge in %d iterations (relative residual %.2g): the estimate is "
-                    "below the true value", estimate.iterations, estimate.residual)
+        log.warning(
+            "sigma_max did not converge in %d iterations (relative residual %.2g): the estimate is "
+            "below the true value",
+            estimate.iterations,
+            estimate.residual,
+        )
     if not settings.dense_jacobian:
         return PointSpectrum(estimate)
     dense = dense_spectrum(attribution, z)
@@ -131,20 +141,39 @@ def spectrum_at(attribution: AttributionMap, z: torch.Tensor, settings: BoundSet
 
 def _gini_row(a: torch.Tensor, region_size: int) -> dict[str, float]:
     maps = a.detach().abs().unsqueeze(0).cpu()
-    return {"gini_global": float(global_gini(maps)[0][0]), "gini_regional": float(regional_gini(maps, region_size)[0][0])}
+    return {
+        "gini_global": float(global_gini(maps)[0][0]),
+        "gini_regional": float(regional_gini(maps, region_size)[0][0]),
+    }
 
 
 def _attack_row(result: AttackResult, surrogate: bool) -> dict:
     # Without a surrogate the bounded map is the real network's own: its deviations are the real ones.
-    real = (result.real_best_euclidean, result.real_best_cosine) if surrogate else (result.best_euclidean,
-                                                                                     result.best_cosine)
-    return {"attack": result.attack, "deviation": result.best_euclidean, "cosine": result.best_cosine,
-            "real_deviation": real[0], "real_cosine": real[1],
-            "iterations_counted": result.iterations_counted, "iterations_total": result.iterations_total}
+    real = (
+        (result.real_best_euclidean, result.real_best_cosine)
+        if surrogate
+        else (result.best_euclidean, result.best_cosine)
+    )
+    return {
+        "attack": result.attack,
+        "deviation": result.best_euclidean,
+        "cosine": result.best_cosine,
+        "real_deviation": real[0],
+        "real_cosine": real[1],
+        "iterations_counted": result.iterations_counted,
+        "iterations_total": result.iterations_total,
+    }
 
 
-def bound_image(nets: Networks, spec: MethodSpec, x: torch.Tensor, label: int, settings: BoundSettings,
-                region_size: int, image_seed: int) -> list[dict]:
+def bound_image(
+    nets: Networks,
+    spec: MethodSpec,
+    x: torch.Tensor,
+    label: int,
+    settings: BoundSettings,
+    region_size: int,
+    image_seed: int,
+) -> list[dict]:
     """The rows of one image: per (norm, ε) and attack, the bounds and the attack's best deviations."""
     with torch.no_grad():
         target = int(nets.real(x.unsqueeze(0)).argmax(1)[0])
@@ -157,21 +186,42 @@ def bound_image(nets: Networks, spec: MethodSpec, x: torch.Tensor, label: int, s
         real_a0 = a0 if real is None else real(x).detach()
     d = x.numel()
     at_x = spectrum_at(smooth, x, settings, image_seed)
-    image = {"label": int(label), "prediction": target, "correct": target == int(label),
-             **_gini_row(real_a0, region_size), "attribution_norm": float(a0.norm()), "dimension": d,
-             "sigma_max": at_x.estimate.sigma_max, "sigma_iterations": at_x.estimate.iterations,
-             "sigma_converged": at_x.estimate.converged, "sigma_residual": at_x.estimate.residual,
-             "sigma_method": at_x.estimate.method,
-             "column_norm_sum": math.nan if at_x.column_norm_sum is None else at_x.column_norm_sum,
-             "sigma_max_dense": math.nan if at_x.dense_sigma_max is None else at_x.dense_sigma_max,
-             "surrogate": nets.surrogate, "surrogate_beta": nets.beta}
+    image = {
+        "label": int(label),
+        "prediction": target,
+        "correct": target == int(label),
+        **_gini_row(real_a0, region_size),
+        "attribution_norm": float(a0.norm()),
+        "dimension": d,
+        "sigma_max": at_x.estimate.sigma_max,
+        "sigma_iterations": at_x.estimate.iterations,
+        "sigma_converged": at_x.estimate.converged,
+        "sigma_residual": at_x.estimate.residual,
+        "sigma_method": at_x.estimate.method,
+        "column_norm_sum": math.nan if at_x.column_norm_sum is None else at_x.column_norm_sum,
+        "sigma_max_dense": math.nan if at_x.dense_sigma_max is None else at_x.dense_sigma_max,
+        "surrogate": nets.surrogate,
+        "surrogate_beta": nets.beta,
+    }
     rows = []
     for norm, epsilons in settings.epsilons.items():
         for epsilon in epsilons:
-            results = [run_attack(name, smooth, nets.real, x, target, norm=norm, epsilon=epsilon,
-                                  steps=settings.attack_steps, seed=image_seed + i, real_attribution_fn=real,
-                                  **settings.attack_options(name))
-                       for i, name in enumerate(settings.attacks)]
+            results = [
+                run_attack(
+                    name,
+                    smooth,
+                    nets.real,
+                    x,
+                    target,
+                    norm=norm,
+                    epsilon=epsilon,
+                    steps=settings.attack_steps,
+                    seed=image_seed + i,
+                    real_attribution_fn=real,
+                    **settings.attack_options(name),
+                )
+                for i, name in enumerate(settings.attacks)
+            ]
             strongest = max(results, key=lambda r: r.best_euclidean)
             points = [random_point(x, norm, epsilon, image_seed + 1000 + k) for k in range(settings.practical_samples)]
             if strongest.best_euclidean > 0:
@@ -179,17 +229,29 @@ def bound_image(nets: Networks, spec: MethodSpec, x: torch.Tensor, label: int, s
             spectra = [at_x] + [spectrum_at(smooth, z, settings, image_seed) for z in points]
             first = at_x.radius(norm, epsilon, d, settings.margin)
             practical = max(s.radius(norm, epsilon, d, settings.margin) for s in spectra)
-            bound = {"norm": norm, "epsilon": float(epsilon), "bound_first_order": first, "bound_practical": practical,
-                     "sigma_max_practical": max(s.sigma for s in spectra),
-                     "cosine_bound_first_order": cosine_lower_bound(first, image["attribution_norm"]),
-                     "cosine_bound_practical": cosine_lower_bound(practical, image["attribution_norm"])}
+            bound = {
+                "norm": norm,
+                "epsilon": float(epsilon),
+                "bound_first_order": first,
+                "bound_practical": practical,
+                "sigma_max_practical": max(s.sigma for s in spectra),
+                "cosine_bound_first_order": cosine_lower_bound(first, image["attribution_norm"]),
+                "cosine_bound_practical": cosine_lower_bound(practical, image["attribution_norm"]),
+            }
             rows += [{**image, **bound, **_attack_row(r, nets.surrogate)} for r in results]
     return rows
 
 
-def bound_attribution(nets: Networks, spec: MethodSpec, images: np.ndarray, labels: np.ndarray,
-                      pool_index: np.ndarray, settings: BoundSettings, region_size: int,
-                      device: torch.device) -> pd.DataFrame:
+def bound_attribution(
+    nets: Networks,
+    spec: MethodSpec,
+    images: np.ndarray,
+    labels: np.ndarray,
+    pool_index: np.ndarray,
+    settings: BoundSettings,
+    region_size: int,
+    device: torch.device,
+) -> pd.DataFrame:
     """Rows of every image (uint8 (N, C, H, W)), in pool order."""
     rows = []
     for i, (image, label, p) in enumerate(zip(images, labels, pool_index)):
@@ -197,23 +259,48 @@ def bound_attribution(nets: Networks, spec: MethodSpec, images: np.ndarray, labe
         x = torch.from_numpy(image).float().div_(255.0).to(device)
         image_rows = bound_image(nets, spec, x, int(label), settings, region_size, noise_seed(settings.seed, int(p)))
         rows += [{"pool_index": int(p), **r} for r in image_rows]
-        log.info("image %d/%d (pool %d): sigma_max %.4g, %.1f s", i + 1, len(labels), p,
-                 image_rows[0]["sigma_max"] if image_rows else math.nan, time.perf_counter() - start)
+        log.info(
+            "image %d/%d (pool %d): sigma_max %.4g, %.1f s",
+            i + 1,
+            len(labels),
+            p,
+            image_rows[0]["sigma_max"] if image_rows else math.nan,
+            time.perf_counter() - start,
+        )
     return pd.DataFrame(rows)
 
 
-def bound_attribution_job(*, weights_path: str, card_path: str, test_path: str, pool_path: str, method: dict,
-                          settings: dict, region_size: int, out_path: str, threads: int = 1) -> None:
+def bound_attribution_job(
+    *,
+    weights_path: str,
+    card_path: str,
+    test_path: str,
+    pool_path: str,
+    method: dict,
+    settings: dict,
+    region_size: int,
+    out_path: str,
+    threads: int = 1,
+) -> None:
     bounds = BoundSettings(**settings)
     spec = MethodSpec(method["id"], method["kind"], method["params"])
     device = select_device(threads)
     nets = prepare_networks(load_model(weights_path, card_path, device), bounds.surrogate_beta)
-    log.info("bounding %s attributions; surrogate: %s", spec.id,
-             f"softplus beta {nets.beta}" if nets.surrogate else "none (no ReLU module)")
+    log.info(
+        "bounding %s attributions; surrogate: %s",
+        spec.id,
+        f"softplus beta {nets.beta}" if nets.surrogate else "none (no ReLU module)",
+    )
     pool, split = load_pool_images(test_path, pool_path)
     n = min(bounds.n_images, len(pool))
-    frame = bound_attribution(nets, spec, split.images[:n], split.labels[:n], pool["pool_index"].to_numpy()[:n],
-                              bounds, region_size, device)
-    meta = {"bounds": asdict(bounds), "method": spec.as_dict(), "region_size": region_size,
-            "surrogate_beta": nets.beta, "kinked_left": list(nets.kinked_left)}
+    frame = bound_attribution(
+        nets, spec, split.images[:n], split.labels[:n], pool["pool_index"].to_numpy()[:n], bounds, region_size, device
+    )
+    meta = {
+        "bounds": asdict(bounds),
+        "method": spec.as_dict(),
+        "region_size": region_size,
+        "surrogate_beta": nets.beta,
+        "kinked_left": list(nets.kinked_left),
+    }
     write_parquet(out_path, frame, provenance(meta, seed=bounds.seed, inputs=[weights_path, pool_path]))

@@ -79,8 +79,9 @@ JVP_MODES.add("forward", _forward_jvp)
 JVP_MODES.add("double_vjp", _double_vjp)
 
 
-def jacobian_operators(attribution: AttributionMap, x: torch.Tensor,
-                       jvp_mode: str = "forward") -> tuple[LinearOp, LinearOp, torch.Tensor]:
+def jacobian_operators(
+    attribution: AttributionMap, x: torch.Tensor, jvp_mode: str = "forward"
+) -> tuple[LinearOp, LinearOp, torch.Tensor]:
     """(v -> J v, u -> J^T u, A(x) flattened) on flattened vectors of length d."""
     f, xf = _flat(attribution, x)
     out, pullback = vjp(f, xf)  # one forward pass, reused by every J^T u
@@ -100,9 +101,17 @@ def _relative_change(new: float, old: float) -> float:
     return abs(new - old) / new if new > 0 else 0.0
 
 
-def power_iteration(attribution: AttributionMap, x: torch.Tensor, *, max_iters: int = 100, tol: float = 1e-6,
-                    v0: torch.Tensor | None = None, seed: int = 0, jvp_mode: str = "forward",
-                    **_: object) -> SpectralEstimate:
+def power_iteration(
+    attribution: AttributionMap,
+    x: torch.Tensor,
+    *,
+    max_iters: int = 100,
+    tol: float = 1e-6,
+    v0: torch.Tensor | None = None,
+    seed: int = 0,
+    jvp_mode: str = "forward",
+    **_: object,
+) -> SpectralEstimate:
     """σ_max(J) by power iteration on J^T J.
 
     Per iteration: u = J v, w = J^T u, estimate ||w|| / ||u|| (a Rayleigh-type quotient, at most
@@ -135,14 +144,29 @@ def power_iteration(attribution: AttributionMap, x: torch.Tensor, *, max_iters: 
             if history and history[-1] < tol:
                 converged = True
                 break
-    return SpectralEstimate(sigma_max=sigmas[-1] if sigmas else math.nan, iterations=len(sigmas),
-                            converged=converged, history=history, sigma_history=sigmas, residual=residual,
-                            vector=v.view(x.shape), method="power")
+    return SpectralEstimate(
+        sigma_max=sigmas[-1] if sigmas else math.nan,
+        iterations=len(sigmas),
+        converged=converged,
+        history=history,
+        sigma_history=sigmas,
+        residual=residual,
+        vector=v.view(x.shape),
+        method="power",
+    )
 
 
-def lanczos(attribution: AttributionMap, x: torch.Tensor, *, max_iters: int = 30, tol: float = 1e-6,
-            v0: torch.Tensor | None = None, seed: int = 0, jvp_mode: str = "forward",
-            **_: object) -> SpectralEstimate:
+def lanczos(
+    attribution: AttributionMap,
+    x: torch.Tensor,
+    *,
+    max_iters: int = 30,
+    tol: float = 1e-6,
+    v0: torch.Tensor | None = None,
+    seed: int = 0,
+    jvp_mode: str = "forward",
+    **_: object,
+) -> SpectralEstimate:
     """σ_max(J) by Lanczos on J^T J with full reorthogonalisation.
 
     Keeps the Krylov basis (max_iters vectors of length d: 30 x 150,528 floats at ImageNet size).
@@ -186,10 +210,16 @@ def lanczos(attribution: AttributionMap, x: torch.Tensor, *, max_iters: int = 30
                 break
             betas.append(beta)
             basis.append(w / beta)
-    return SpectralEstimate(sigma_max=sigmas[-1], iterations=len(sigmas), converged=converged, history=history,
-                            sigma_history=sigmas, residual=residual,
-                            vector=(ritz_vector / ritz_vector.norm().clamp_min(1e-300)).view(x.shape),
-                            method="lanczos")
+    return SpectralEstimate(
+        sigma_max=sigmas[-1],
+        iterations=len(sigmas),
+        converged=converged,
+        history=history,
+        sigma_history=sigmas,
+        residual=residual,
+        vector=(ritz_vector / ritz_vector.norm().clamp_min(1e-300)).view(x.shape),
+        method="lanczos",
+    )
 
 
 def dense_jacobian(attribution: AttributionMap, x: torch.Tensor, chunk_size: int | None = None) -> torch.Tensor:
@@ -203,8 +233,14 @@ def dense_jacobian(attribution: AttributionMap, x: torch.Tensor, chunk_size: int
         return jacrev(f, chunk_size=chunk_size)(xf)
 
 
-def dense_spectrum(attribution: AttributionMap, x: torch.Tensor, *, chunk_size: int | None = None,
-                   with_vector: bool = False, jacobian: torch.Tensor | None = None) -> DenseSpectrum:
+def dense_spectrum(
+    attribution: AttributionMap,
+    x: torch.Tensor,
+    *,
+    chunk_size: int | None = None,
+    with_vector: bool = False,
+    jacobian: torch.Tensor | None = None,
+) -> DenseSpectrum:
     """σ_max, all singular values and the column-norm sum from the dense Jacobian (the reference)."""
     J = dense_jacobian(attribution, x, chunk_size) if jacobian is None else jacobian
     if with_vector:
@@ -212,15 +248,24 @@ def dense_spectrum(attribution: AttributionMap, x: torch.Tensor, *, chunk_size: 
         vector = vh[0].view(x.shape)
     else:
         s, vector = torch.linalg.svdvals(J), None
-    return DenseSpectrum(sigma_max=float(s[0]), singular_values=s, column_norm_sum=float(J.norm(dim=0).sum()),
-                         vector=vector)
+    return DenseSpectrum(
+        sigma_max=float(s[0]), singular_values=s, column_norm_sum=float(J.norm(dim=0).sum()), vector=vector
+    )
 
 
-def _dense_estimate(attribution: AttributionMap, x: torch.Tensor, *, chunk_size: int | None = None,
-                    **_: object) -> SpectralEstimate:
+def _dense_estimate(
+    attribution: AttributionMap, x: torch.Tensor, *, chunk_size: int | None = None, **_: object
+) -> SpectralEstimate:
     spectrum = dense_spectrum(attribution, x, chunk_size=chunk_size, with_vector=True)
-    return SpectralEstimate(sigma_max=spectrum.sigma_max, iterations=0, converged=True, residual=0.0,
-                            sigma_history=[spectrum.sigma_max], vector=spectrum.vector, method="dense")
+    return SpectralEstimate(
+        sigma_max=spectrum.sigma_max,
+        iterations=0,
+        converged=True,
+        residual=0.0,
+        sigma_history=[spectrum.sigma_max],
+        vector=spectrum.vector,
+        method="dense",
+    )
 
 
 # One signature, (attribution, x, **options) -> SpectralEstimate; options a method does not use are ignored,

@@ -23,8 +23,21 @@ from dataclasses import dataclass
 from torch import nn
 
 # Piecewise-linear (or kinked) modules that are not swapped; reported, never silently ignored.
-_KINKED = (nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid,
-           nn.Hardshrink, nn.Softshrink, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AdaptiveMaxPool2d)
+_KINKED = (
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.Hardtanh,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Hardshrink,
+    nn.Softshrink,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.MaxPool3d,
+    nn.AdaptiveMaxPool2d,
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,12 @@ def softplus_surrogate(model: nn.Module, beta: float) -> Surrogate:
         raise ValueError(f"softplus beta must be positive, got {beta}")
     smooth = copy.deepcopy(model)
     # Collect first, then swap: replacing children while iterating named_modules would skip some.
-    targets = [(parent, name) for parent in smooth.modules() for name, child in parent.named_children()
-               if type(child) is nn.ReLU]  # exact type: a subclass may carry behaviour a Softplus lacks
+    targets = [
+        (parent, name)
+        for parent in smooth.modules()
+        for name, child in parent.named_children()
+        if type(child) is nn.ReLU
+    ]  # exact type: a subclass may carry behaviour a Softplus lacks
     for parent, name in targets:
         softplus = nn.Softplus(beta=beta)
         softplus.train(parent.training)

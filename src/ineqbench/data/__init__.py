@@ -20,27 +20,41 @@ class DatasetBuilder:
 
 
 DATASETS: Registry[DatasetBuilder] = Registry("dataset builder")
-DATASETS.add("synthetic_shapes", DatasetBuilder(
-    build=synthetic_shapes.build,
-    image_size=lambda options: int(options.get("image_size", 32)),
-    description="10 shape classes, random colour/scale/rotation/position, textured cluttered background, object masks",
-))
-DATASETS.add("digits", DatasetBuilder(
-    build=digits.build,
-    image_size=lambda options: int(options.get("image_size", 32)),
-    description="scikit-learn's bundled 8x8 digits, resized (bilinear) to 32x32 grey RGB; mask = ink",
-))
-DATASETS.add("cifar10", DatasetBuilder(
-    build=cifar10.build,
-    image_size=lambda options: cifar10.IMAGE_SIZE,
-    description="CIFAR-10 from the python batch files (restricted unpickler); optional first n_train/n_test",
-    paper_dataset="cifar10",
-))
-DATASETS.add("imagenet_folder", DatasetBuilder(
-    build=imagenet_folder.build,
-    image_size=imagenet_folder.image_size_of,  # image_size option (224) or the timm data config's input size
-    description="ImageNet val in ImageFolder layout + class index JSON; resize/center-crop; empty train split",
-    paper_dataset="imagenet",
-))
+DATASETS.add(
+    "synthetic_shapes",
+    DatasetBuilder(
+        build=synthetic_shapes.build,
+        image_size=lambda options: int(options.get("image_size", 32)),
+        description=(
+            "10 shape classes, random colour/scale/rotation/position, textured cluttered background, object masks"
+        ),
+    ),
+)
+DATASETS.add(
+    "digits",
+    DatasetBuilder(
+        build=digits.build,
+        image_size=lambda options: int(options.get("image_size", 32)),
+        description="scikit-learn's bundled 8x8 digits, resized (bilinear) to 32x32 grey RGB; mask = ink",
+    ),
+)
+DATASETS.add(
+    "cifar10",
+    DatasetBuilder(
+        build=cifar10.build,
+        image_size=lambda options: cifar10.IMAGE_SIZE,
+        description="CIFAR-10 from the python batch files (restricted unpickler); optional first n_train/n_test",
+        paper_dataset="cifar10",
+    ),
+)
+DATASETS.add(
+    "imagenet_folder",
+    DatasetBuilder(
+        build=imagenet_folder.build,
+        image_size=imagenet_folder.image_size_of,  # image_size option (224) or the timm data config's input size
+        description="ImageNet val in ImageFolder layout + class index JSON; resize/center-crop; empty train split",
+        paper_dataset="imagenet",
+    ),
+)
 
 __all__ = ["DATASETS", "DatasetBuilder", "ImageDataset", "ImageSplit"]

@@ -53,8 +53,9 @@ class ImageDataset:
         return tuple(self.train.images.shape[1:])  # type: ignore[return-value]
 
 
-def pixel_batches(images: np.ndarray, labels: np.ndarray, batch_size: int,
-                  device: torch.device | str = "cpu") -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+def pixel_batches(
+    images: np.ndarray, labels: np.ndarray, batch_size: int, device: torch.device | str = "cpu"
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
     """(start, pixels in [0, 1] float32, labels) batches on `device`: the one uint8 -> model-input path."""
     for start in range(0, len(labels), batch_size):
         x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)

@@ -58,7 +58,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         except KeyError:
             raise pickle.UnpicklingError(
                 f"refusing to load global {module}.{name}: a CIFAR-10 batch holds only dicts, bytes, "
-                f"lists, ints and numpy arrays") from None
+                f"lists, ints and numpy arrays"
+            ) from None
 
 
 def load_batch(path: str | Path) -> dict:
@@ -82,7 +83,6 @@ def _missing(folder: Path) -> list[str]:
 
 def _download(folder: Path) -> None:
     import torchvision
-
     from torchvision.datasets.utils import download_and_extract_archive
 
     # torchvision's own URL, file name and MD5; only the download and extraction, then our restricted
@@ -113,8 +113,7 @@ def _read_split(folder: Path, files: list[str], limit: int | None, what: str) ->
     return ImageSplit(np.ascontiguousarray(pixels), targets)
 
 
-def build(root: str, download: bool = False, n_train: int | None = None,
-          n_test: int | None = None) -> ImageDataset:
+def build(root: str, download: bool = False, n_train: int | None = None, n_test: int | None = None) -> ImageDataset:
     """CIFAR-10 train (50,000) and test (10,000), or their first `n_train` / `n_test` images."""
     folder = batches_folder(root)
     if _missing(folder) and download:
@@ -124,9 +123,11 @@ def build(root: str, download: bool = False, n_train: int | None = None,
         raise FileNotFoundError(
             f"CIFAR-10 not found: expected the folder {folder} with the files {', '.join(EXPECTED_FILES)} "
             f"(missing: {', '.join(missing)}); set download: true on a machine with internet, or copy the "
-            f"python version of CIFAR-10 from {URL} there")
-    class_names = [n.decode() if isinstance(n, bytes) else str(n)
-                   for n in load_batch(folder / META_FILE)[b"label_names"]]
+            f"python version of CIFAR-10 from {URL} there"
+        )
+    class_names = [
+        n.decode() if isinstance(n, bytes) else str(n) for n in load_batch(folder / META_FILE)[b"label_names"]
+    ]
     return ImageDataset(
         train=_read_split(folder, TRAIN_FILES, n_train, "n_train"),
         test=_read_split(folder, TEST_FILES, n_test, "n_test"),

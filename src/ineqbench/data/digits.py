@@ -29,5 +29,9 @@ def build(seed: int = 0, test_fraction: float = 0.3, image_size: int = 32) -> Im
     n_test = int(round(test_fraction * len(labels)))
     test, train = order[:n_test], order[n_test:]
     split = lambda idx: ImageSplit(pixels[idx], labels[idx], masks[idx])  # noqa: E731
-    return ImageDataset(split(train), split(test), [str(d) for d in range(10)],
-                        meta={"source": "sklearn.datasets.load_digits", "seed": seed})
+    return ImageDataset(
+        split(train),
+        split(test),
+        [str(d) for d in range(10)],
+        meta={"source": "sklearn.datasets.load_digits", "seed": seed},
+    )

@@ -63,27 +63,40 @@ def _timm_geometry(name: str) -> Geometry:
     except RuntimeError:  # a known architecture with an unknown tag; an unknown architecture gives None
         cfg = None
     if cfg is None:
-        raise ValueError(f"timm_data_config: timm has no pretrained config {name!r}; expected an "
-                         f"'architecture.tag' name such as 'resnet50.a1_in1k' (timm.list_pretrained())")
+        raise ValueError(
+            f"timm_data_config: timm has no pretrained config {name!r}; expected an "
+            f"'architecture.tag' name such as 'resnet50.a1_in1k' (timm.list_pretrained())"
+        )
     data = resolve_data_config(pretrained_cfg=cfg.to_dict())
     _, height, width = data["input_size"]
     if height != width:
         raise ValueError(f"timm_data_config {name!r}: non-square input size {data['input_size']} is not supported")
     if data.get("crop_mode", "center") != "center":
-        raise ValueError(f"timm_data_config {name!r}: crop_mode {data['crop_mode']!r} is not supported, "
-                         f"only 'center'")
+        raise ValueError(f"timm_data_config {name!r}: crop_mode {data['crop_mode']!r} is not supported, only 'center'")
     INTERPOLATIONS.get(data["interpolation"])  # fails early with the valid names
-    return Geometry(image_size=int(height), resize=math.floor(height / data["crop_pct"]),
-                    interpolation=data["interpolation"], mean=[float(v) for v in data["mean"]],
-                    std=[float(v) for v in data["std"]], timm_data_config=name)
+    return Geometry(
+        image_size=int(height),
+        resize=math.floor(height / data["crop_pct"]),
+        interpolation=data["interpolation"],
+        mean=[float(v) for v in data["mean"]],
+        std=[float(v) for v in data["std"]],
+        timm_data_config=name,
+    )
 
 
-def resolve_geometry(image_size: int | None = None, resize: int | None = None,
-                     interpolation: str | None = None, timm_data_config: str | None = None) -> Geometry:
+def resolve_geometry(
+    image_size: int | None = None,
+    resize: int | None = None,
+    interpolation: str | None = None,
+    timm_data_config: str | None = None,
+) -> Geometry:
     """The preprocessing from the builder options; defaults 224 / 256 / bilinear / ImageNet mean and std."""
     if timm_data_config:
-        explicit = {k: v for k, v in (("image_size", image_size), ("resize", resize),
-                                      ("interpolation", interpolation)) if v is not None}
+        explicit = {
+            k: v
+            for k, v in (("image_size", image_size), ("resize", resize), ("interpolation", interpolation))
+            if v is not None
+        }
         if explicit:  # two sources of truth would silently disagree
             raise ValueError(f"set either timm_data_config or {', '.join(explicit)}, not both")
         return _timm_geometry(timm_data_config)
@@ -107,11 +120,13 @@ def load_class_index(path: str | Path) -> list[tuple[str, str]]:
     """(wnid, human name) per label, in label order, from an `imagenet_class_index.json`-style file."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"class index {path} not found: expected a JSON file like torchvision's / "
-                                f"Keras' imagenet_class_index.json, {{\"0\": [\"n01440764\", \"tench\"], ...}}")
+        raise FileNotFoundError(
+            f"class index {path} not found: expected a JSON file like torchvision's / "
+            f'Keras\' imagenet_class_index.json, {{"0": ["n01440764", "tench"], ...}}'
+        )
     raw = json.loads(path.read_text())
     if not isinstance(raw, dict) or not raw or set(raw) != {str(i) for i in range(len(raw))}:
-        raise ValueError(f"class index {path}: keys must be the labels \"0\" .. \"{len(raw) - 1}\"")
+        raise ValueError(f'class index {path}: keys must be the labels "0" .. "{len(raw) - 1}"')
     entries = []
     for label in range(len(raw)):
         entry = raw[str(label)]
@@ -128,15 +143,22 @@ def list_images(root: str | Path, wnid_to_label: dict[str, int]) -> list[tuple[P
     """(file, label) of every image under root/<wnid>/, sorted by wnid folder then file name."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"ImageNet folder {root} not found: expected root/<wnid>/*.JPEG "
-                                f"(torchvision ImageFolder layout of the validation set)")
+        raise FileNotFoundError(
+            f"ImageNet folder {root} not found: expected root/<wnid>/*.JPEG "
+            f"(torchvision ImageFolder layout of the validation set)"
+        )
     found = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if folder.name not in wnid_to_label:
-            raise ValueError(f"folder {folder} is named {folder.name!r}, which is not a wnid of the class "
-                             f"index; expected root/<wnid>/ folders only")
-        found += [(f, wnid_to_label[folder.name]) for f in sorted(folder.iterdir())
-                  if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+            raise ValueError(
+                f"folder {folder} is named {folder.name!r}, which is not a wnid of the class "
+                f"index; expected root/<wnid>/ folders only"
+            )
+        found += [
+            (f, wnid_to_label[folder.name])
+            for f in sorted(folder.iterdir())
+            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+        ]
     if not found:
         raise FileNotFoundError(f"no images found in {root}: expected root/<wnid>/*.JPEG|jpg|png")
     return found
@@ -158,10 +180,12 @@ def decode(files: list[Path], geometry: Geometry) -> np.ndarray:
     from torchvision.transforms import InterpolationMode, v2
     from tqdm import tqdm
 
-    transform = v2.Compose([
-        v2.Resize(geometry.resize, interpolation=InterpolationMode(INTERPOLATIONS.get(geometry.interpolation))),
-        v2.CenterCrop(geometry.image_size),
-    ])
+    transform = v2.Compose(
+        [
+            v2.Resize(geometry.resize, interpolation=InterpolationMode(INTERPOLATIONS.get(geometry.interpolation))),
+            v2.CenterCrop(geometry.image_size),
+        ]
+    )
     size = geometry.image_size
     images = np.empty((len(files), 3, size, size), dtype=np.uint8)  # preallocated: memory stays bounded
     for i, path in enumerate(tqdm(files, desc="decoding ImageNet images", mininterval=30)):
@@ -171,22 +195,38 @@ def decode(files: list[Path], geometry: Geometry) -> np.ndarray:
     return images
 
 
-def build(root: str, class_index: str, image_size: int | None = None, resize: int | None = None,
-          interpolation: str | None = None, timm_data_config: str | None = None,
-          subset: int | None = None, subset_seed: int = 0) -> ImageDataset:
+def build(
+    root: str,
+    class_index: str,
+    image_size: int | None = None,
+    resize: int | None = None,
+    interpolation: str | None = None,
+    timm_data_config: str | None = None,
+    subset: int | None = None,
+    subset_seed: int = 0,
+) -> ImageDataset:
     """An empty train split and the (subset of the) folder's images as the test split."""
     geometry = resolve_geometry(image_size, resize, interpolation, timm_data_config)
     entries = load_class_index(class_index)
     files = list_images(root, {wnid: label for label, (wnid, _) in enumerate(entries)})
     chosen = choose_subset(len(files), subset, subset_seed)
     size = geometry.image_size
-    test = ImageSplit(decode([files[i][0] for i in chosen], geometry),
-                      np.array([files[i][1] for i in chosen], dtype=np.int64))
+    test = ImageSplit(
+        decode([files[i][0] for i in chosen], geometry), np.array([files[i][1] for i in chosen], dtype=np.int64)
+    )
     train = ImageSplit(np.zeros((0, 3, size, size), np.uint8), np.zeros(0, np.int64))
     meta = {
-        "source": "imagenet_folder", "root": str(root), "class_index": str(class_index),
-        "n_files_found": len(files), "subset": subset, "subset_seed": subset_seed,
-        "resize": geometry.resize, "crop": size, "interpolation": geometry.interpolation,
-        "timm_data_config": geometry.timm_data_config, "mean": geometry.mean, "std": geometry.std,
+        "source": "imagenet_folder",
+        "root": str(root),
+        "class_index": str(class_index),
+        "n_files_found": len(files),
+        "subset": subset,
+        "subset_seed": subset_seed,
+        "resize": geometry.resize,
+        "crop": size,
+        "interpolation": geometry.interpolation,
+        "timm_data_config": geometry.timm_data_config,
+        "mean": geometry.mean,
+        "std": geometry.std,
     }
     return ImageDataset(train, test, [name for _, name in entries], meta)

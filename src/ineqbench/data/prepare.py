@@ -51,32 +51,46 @@ def pixel_statistics(dataset: ImageDataset) -> tuple[list[float], list[float], s
     return ([float(v) for v in dataset.meta["mean"]], [float(v) for v in dataset.meta["std"]], "builder meta")
 
 
-def prepare_dataset(*, builder: str, options: dict, pool_size: int, seed: int,
-                    train_path: str, test_path: str, pool_path: str, info_path: str) -> None:
+def prepare_dataset(
+    *,
+    builder: str,
+    options: dict,
+    pool_size: int,
+    seed: int,
+    train_path: str,
+    test_path: str,
+    pool_path: str,
+    info_path: str,
+) -> None:
     dataset = DATASETS.get(builder).build(**options)
     save_split(train_path, dataset.train)
     save_split(test_path, dataset.test)
     test_index = draw_pool(len(dataset.test), pool_size, seed)
-    pool = pd.DataFrame({
-        "pool_index": np.arange(len(test_index)),
-        "test_index": test_index,
-        "label": dataset.test.labels[test_index],
-    })
+    pool = pd.DataFrame(
+        {
+            "pool_index": np.arange(len(test_index)),
+            "test_index": test_index,
+            "label": dataset.test.labels[test_index],
+        }
+    )
     mean, std, normalisation = pixel_statistics(dataset)
     settings = {"builder": builder, "options": options, "pool_size": pool_size}
     write_parquet(pool_path, pool, provenance(settings, seed=seed))
-    write_json(info_path, {
-        "class_names": dataset.class_names,
-        "image_shape": list(dataset.image_shape),
-        "n_train": len(dataset.train),
-        "n_test": len(dataset.test),
-        "has_masks": dataset.test.masks is not None,
-        "train_pixel_mean": mean,
-        "train_pixel_std": std,
-        "normalisation": normalisation,
-        "meta": dataset.meta,
-        "provenance": provenance(settings, seed=seed),
-    })
+    write_json(
+        info_path,
+        {
+            "class_names": dataset.class_names,
+            "image_shape": list(dataset.image_shape),
+            "n_train": len(dataset.train),
+            "n_test": len(dataset.test),
+            "has_masks": dataset.test.masks is not None,
+            "train_pixel_mean": mean,
+            "train_pixel_std": std,
+            "normalisation": normalisation,
+            "meta": dataset.meta,
+            "provenance": provenance(settings, seed=seed),
+        },
+    )
 
 
 def load_pool_images(test_path: str | Path, pool_path: str | Path) -> tuple[pd.DataFrame, ImageSplit]:

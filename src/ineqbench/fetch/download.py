@@ -38,8 +38,13 @@ _TRUTHY = frozenset({"1", "true", "yes"})
 _USER_AGENT = "ineqbench-download/1"
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<body")
 _UNREACHABLE_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
-_UNREACHABLE_TEXT = ("network is unreachable", "name or service not known", "no route to host",
-                     "temporary failure in name resolution", "nodename nor servname")
+_UNREACHABLE_TEXT = (
+    "network is unreachable",
+    "name or service not known",
+    "no route to host",
+    "temporary failure in name resolution",
+    "nodename nor servname",
+)
 # Raised while talking to a host that did answer; a fresh request that resumes the part may cure them.
 _TRANSIENT_ERRORS = (http.client.HTTPException, ConnectionError, TimeoutError, socket.timeout)
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)")
@@ -86,8 +91,9 @@ def looks_like_html(path: str | Path) -> bool:
 
 
 def _expected(sha256: str | None, size: int | None) -> str:
-    known = [text for text, given in ((f"sha256 {sha256}", sha256 is not None), (f"{size} bytes", size is not None))
-             if given]
+    known = [
+        text for text, given in ((f"sha256 {sha256}", sha256 is not None), (f"{size} bytes", size is not None)) if given
+    ]
     return f" (expected {', '.join(known)})" if known else ""
 
 
@@ -118,8 +124,10 @@ def _check_existing(dest: Path, url: str, sha256: str | None, size: int | None) 
     elif looks_like_html(dest):  # nothing to compare with, but an HTML page is never a checkpoint
         problems.append("it is an HTML page, not the file")
     if problems:
-        raise DownloadError(f"{dest} already exists but does not match {url}: {'; '.join(problems)}. "
-                            f"It was left in place; delete it to download it again.")
+        raise DownloadError(
+            f"{dest} already exists but does not match {url}: {'; '.join(problems)}. "
+            f"It was left in place; delete it to download it again."
+        )
 
 
 def _range_parts(header: str | None) -> tuple[int | None, int | None]:
@@ -172,10 +180,19 @@ def _fetch_once(url: str, part: Path, *, timeout_s: float, progress: bool, chunk
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
         received = offset
-        with open(part, "ab" if offset else "wb") as f, tqdm(
-            total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=part.name.removesuffix(".part"), disable=not progress, leave=False,
-        ) as bar:
+        with (
+            open(part, "ab" if offset else "wb") as f,
+            tqdm(
+                total=total,
+                initial=offset,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=part.name.removesuffix(".part"),
+                disable=not progress,
+                leave=False,
+            ) as bar,
+        ):
             try:
                 while chunk := response.read(chunk_bytes):
                     f.write(chunk)
@@ -191,8 +208,19 @@ def _fetch_once(url: str, part: Path, *, timeout_s: float, progress: bool, chunk
         return response.headers.get("Content-Type")
 
 
-def _fetch(url: str, dest: Path, part: Path, *, sha256: str | None, size: int | None, retries: int,
-           backoff_s: float, timeout_s: float, progress: bool, chunk_bytes: int) -> str | None:
+def _fetch(
+    url: str,
+    dest: Path,
+    part: Path,
+    *,
+    sha256: str | None,
+    size: int | None,
+    retries: int,
+    backoff_s: float,
+    timeout_s: float,
+    progress: bool,
+    chunk_bytes: int,
+) -> str | None:
     """`_fetch_once` with retries and backoff; return the last response's Content-Type."""
     answered = False  # whether the host has replied during this call: then a refusal is transient
     failure: BaseException | None = None
@@ -208,19 +236,25 @@ def _fetch(url: str, dest: Path, part: Path, *, sha256: str | None, size: int | 
             failure, answered = err, True
         except urllib.error.URLError as err:  # raised before any reply (HTTPError is handled inside)
             if _unreachable(err) and not answered:
-                raise OfflineError(f"cannot reach the host of {url} ({err.reason}). "
-                                   f"{_place_it(url, dest, sha256, size)}; set INEQBENCH_OFFLINE=1 "
-                                   f"to skip the network.") from err
+                raise OfflineError(
+                    f"cannot reach the host of {url} ({err.reason}). "
+                    f"{_place_it(url, dest, sha256, size)}; set INEQBENCH_OFFLINE=1 "
+                    f"to skip the network."
+                ) from err
             failure = err
         except _TRANSIENT_ERRORS as err:
             failure, answered = err, True
     kept = f"; {part} keeps {part.stat().st_size} bytes and the next run resumes from it" if part.exists() else ""
     if isinstance(failure, _Incomplete):
-        raise DownloadError(f"incomplete download of {url}: {failure.received} of {failure.total} bytes "
-                            f"arrived in {attempts} attempts{kept}") from failure
+        raise DownloadError(
+            f"incomplete download of {url}: {failure.received} of {failure.total} bytes "
+            f"arrived in {attempts} attempts{kept}"
+        ) from failure
     if isinstance(failure, urllib.error.URLError) and _unreachable(failure):
-        raise OfflineError(f"lost the host of {url} ({failure.reason}) after {attempts} attempts{kept}. "
-                           f"{_place_it(url, dest, sha256, size)}") from failure
+        raise OfflineError(
+            f"lost the host of {url} ({failure.reason}) after {attempts} attempts{kept}. "
+            f"{_place_it(url, dest, sha256, size)}"
+        ) from failure
     raise DownloadError(f"download of {url} failed after {attempts} attempts: {failure}{kept}") from failure
 
 
@@ -231,8 +265,9 @@ def _verify(part: Path, url: str, content_type: str | None, sha256: str | None, 
         with open(part, "rb") as f:
             first = f.read(200)
         part.unlink()
-        raise DownloadError(f"{url} served an HTML page instead of a file (a login, quota or error page); "
-                            f"first bytes: {first!r}")
+        raise DownloadError(
+            f"{url} served an HTML page instead of a file (a login, quota or error page); first bytes: {first!r}"
+        )
     actual_size = part.stat().st_size
     if size is not None and actual_size != size:
         part.unlink()
@@ -244,9 +279,18 @@ def _verify(part: Path, url: str, content_type: str | None, sha256: str | None, 
             raise DownloadError(f"{url}: expected sha256 {sha256}, got {actual}; the download was deleted")
 
 
-def download(url: str, dest: str | Path, *, sha256: str | None = None, size: int | None = None,
-             retries: int = 3, backoff_s: float = 1.0, timeout_s: float = 60.0, progress: bool = True,
-             chunk_bytes: int = 1 << 20) -> Path:
+def download(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    retries: int = 3,
+    backoff_s: float = 1.0,
+    timeout_s: float = 60.0,
+    progress: bool = True,
+    chunk_bytes: int = 1 << 20,
+) -> Path:
     """Fetch `url` to `dest` (resumable, retried, verified against `sha256`/`size`) and return `dest`.
 
     An existing `dest` is checked, not re-downloaded; a mismatching one raises and is kept. Transient
@@ -261,13 +305,24 @@ def download(url: str, dest: str | Path, *, sha256: str | None = None, size: int
         return dest
     var = _offline_var()
     if var is not None:
-        raise OfflineError(f"offline ({var}={os.environ[var]}): {dest} is missing. "
-                           f"{_place_it(url, dest, sha256, size)}")
+        raise OfflineError(
+            f"offline ({var}={os.environ[var]}): {dest} is missing. {_place_it(url, dest, sha256, size)}"
+        )
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")  # a stable name, so the next call can resume it
     log.info("downloading %s to %s", url, dest)
-    content_type = _fetch(url, dest, part, sha256=sha256, size=size, retries=retries, backoff_s=backoff_s,
-                          timeout_s=timeout_s, progress=progress, chunk_bytes=chunk_bytes)
+    content_type = _fetch(
+        url,
+        dest,
+        part,
+        sha256=sha256,
+        size=size,
+        retries=retries,
+        backoff_s=backoff_s,
+        timeout_s=timeout_s,
+        progress=progress,
+        chunk_bytes=chunk_bytes,
+    )
     _verify(part, url, content_type, sha256, size)
     os.replace(part, dest)
     log.info("downloaded %s (%d bytes)", dest, dest.stat().st_size)

@@ -34,20 +34,26 @@ def load_strictly(backbone: nn.Module, state: dict[str, torch.Tensor], what: str
     own = backbone.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in sorted(set(own) & set(state)) if own[k].shape != state[k].shape]
+    shapes = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in sorted(set(own) & set(state))
+        if own[k].shape != state[k].shape
+    ]
     if missing or unexpected or shapes:
-        parts = [f"{len(missing)} missing (e.g. {missing[:4]})" if missing else "",
-                 f"{len(unexpected)} unexpected (e.g. {unexpected[:4]})" if unexpected else "",
-                 f"{len(shapes)} of another shape (e.g. {shapes[:2]})" if shapes else ""]
-        raise ValueError(f"{what}: the weights do not fit the architecture: {'; '.join(p for p in parts if p)}. "
-                         "Check the spec's arch (and arch_kwargs), the data set's class count, and "
-                         "source_options.layout")
+        parts = [
+            f"{len(missing)} missing (e.g. {missing[:4]})" if missing else "",
+            f"{len(unexpected)} unexpected (e.g. {unexpected[:4]})" if unexpected else "",
+            f"{len(shapes)} of another shape (e.g. {shapes[:2]})" if shapes else "",
+        ]
+        raise ValueError(
+            f"{what}: the weights do not fit the architecture: {'; '.join(p for p in parts if p)}. "
+            "Check the spec's arch (and arch_kwargs), the data set's class count, and "
+            "source_options.layout"
+        )
     backbone.load_state_dict(state, strict=True)
 
 
-def fetch_checkpoint_job(*, spec: dict, info_path: str, download_dir: str, weights_path: str,
-                         record_path: str) -> None:
+def fetch_checkpoint_job(*, spec: dict, info_path: str, download_dir: str, weights_path: str, record_path: str) -> None:
     model_spec = ModelSpec(**spec)
     source = SOURCES.get(model_spec.source)
     info = read_json(info_path)
@@ -56,31 +62,64 @@ def fetch_checkpoint_job(*, spec: dict, info_path: str, download_dir: str, weigh
 
     def normalisation(key: str) -> list[float]:
         # config first, then the file, then the source's convention, then the data set's statistics
-        return [float(v) for v in (options.get(key) or getattr(obtained.weights, key) or getattr(obtained, key)
-                                   or info[f"train_pixel_{key}"])]
+        return [
+            float(v)
+            for v in (
+                options.get(key)
+                or getattr(obtained.weights, key)
+                or getattr(obtained, key)
+                or info[f"train_pixel_{key}"]
+            )
+        ]
 
     mean, std = normalisation("mean"), normalisation("std")
     model = build_classifier(model_spec, len(info["class_names"]), mean, std)
     load_strictly(model.backbone, obtained.weights.state, f"model {model_spec.id} ({model_spec.arch})")
     record = {
-        "spec": spec, "num_classes": len(info["class_names"]), "class_names": info["class_names"],
-        "image_shape": info["image_shape"], "mean": mean, "std": std, "fetch": obtained.record,
+        "spec": spec,
+        "num_classes": len(info["class_names"]),
+        "class_names": info["class_names"],
+        "image_shape": info["image_shape"],
+        "mean": mean,
+        "std": std,
+        "fetch": obtained.record,
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
         "provenance": provenance({"spec": spec}, seed=model_spec.seed),
     }
     save_checkpoint(model, weights_path, record, record_path)
-    log.info("%s: %s weights (%s) -> %s, sha256 %s", model_spec.id, model_spec.source,
-             obtained.record.get("layout", "timm"), weights_path, sha256_file(weights_path)[:16])
+    log.info(
+        "%s: %s weights (%s) -> %s, sha256 %s",
+        model_spec.id,
+        model_spec.source,
+        obtained.record.get("layout", "timm"),
+        weights_path,
+        sha256_file(weights_path)[:16],
+    )
 
 
-def evaluate_model_job(*, weights_path: str, record_path: str, test_path: str, eval_epsilons: list[float],
-                       eval_pgd_steps: int, eval_images: int, card_path: str, threads: int = 1) -> None:
+def evaluate_model_job(
+    *,
+    weights_path: str,
+    record_path: str,
+    test_path: str,
+    eval_epsilons: list[float],
+    eval_pgd_steps: int,
+    eval_images: int,
+    card_path: str,
+    threads: int = 1,
+) -> None:
     device = select_device(threads)
     record = read_json(record_path)
     spec = ModelSpec(**record["spec"])
     model = load_model(weights_path, record_path, device)
-    metrics = evaluate_model_card(model, spec, test_path, eval_epsilons=eval_epsilons, pgd_steps=eval_pgd_steps,
-                                  eval_images=eval_images, device=device)
+    metrics = evaluate_model_card(
+        model,
+        spec,
+        test_path,
+        eval_epsilons=eval_epsilons,
+        pgd_steps=eval_pgd_steps,
+        eval_images=eval_images,
+        device=device,
+    )
     log.info("%s: clean accuracy %.4f on %s", spec.id, metrics["clean_accuracy"], device)
-    write_json(card_path, {**record, **metrics, "device": str(device),
-                           "weights_sha256": sha256_file(weights_path)})
+    write_json(card_path, {**record, **metrics, "device": str(device), "weights_sha256": sha256_file(weights_path)})

@@ -63,22 +63,34 @@ def _vector(t: torch.Tensor | None) -> list[float] | None:
 
 
 def _strip(state: Mapping, prefix: str) -> dict:
-    return {k[len(prefix):] if k.startswith(prefix) else k: v for k, v in state.items()}
+    return {k[len(prefix) :] if k.startswith(prefix) else k: v for k, v in state.items()}
 
 
 def _robust_models_transfer(obj: object) -> Extracted:
     state = tensors_only(_inner_state(obj))
     prefix = "module.model."
-    kept = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    kept = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     if not kept:
-        raise ValueError(f"no '{prefix}*' keys in the checkpoint (first keys: {list(state)[:5]}); "
-                         "is it a robust-models-transfer file? Try layout: robustbench or plain")
-    return Extracted(kept, _vector(state.get("module.normalizer.new_mean")),
-                     _vector(state.get("module.normalizer.new_std")), len(state) - len(kept))
+        raise ValueError(
+            f"no '{prefix}*' keys in the checkpoint (first keys: {list(state)[:5]}); "
+            "is it a robust-models-transfer file? Try layout: robustbench or plain"
+        )
+    return Extracted(
+        kept,
+        _vector(state.get("module.normalizer.new_mean")),
+        _vector(state.get("module.normalizer.new_std")),
+        len(state) - len(kept),
+    )
 
 
-_NORMALISER_KEYS = {"normalize.mean": "mean", "normalize.std": "std", "normalizer.mean": "mean",
-                    "normalizer.std": "std", "mu": "mean", "sigma": "std"}
+_NORMALISER_KEYS = {
+    "normalize.mean": "mean",
+    "normalize.std": "std",
+    "normalizer.mean": "mean",
+    "normalizer.std": "std",
+    "mu": "mean",
+    "sigma": "std",
+}
 
 
 def _robustbench(obj: object) -> Extracted:
@@ -100,14 +112,25 @@ def _keys(obj: object) -> list[str]:
         return []
 
 
-LAYOUTS.add("robust_models_transfer", Layout(
-    _robust_models_transfer, lambda obj: any(k.startswith("module.model.") for k in _keys(obj)),
-    "MadryLab robustness checkpoint: module.model.* + module.normalizer.*"))
-LAYOUTS.add("robustbench", Layout(
-    _robustbench,
-    lambda obj: isinstance(obj, Mapping) and ("state_dict" in obj or any(
-        k.startswith(("module.", "model.", "normalize.")) for k in _keys(obj))),
-    "RobustBench file: state_dict or bare, module./model. prefixes, optional normalize.mean/std"))
+LAYOUTS.add(
+    "robust_models_transfer",
+    Layout(
+        _robust_models_transfer,
+        lambda obj: any(k.startswith("module.model.") for k in _keys(obj)),
+        "MadryLab robustness checkpoint: module.model.* + module.normalizer.*",
+    ),
+)
+LAYOUTS.add(
+    "robustbench",
+    Layout(
+        _robustbench,
+        lambda obj: (
+            isinstance(obj, Mapping)
+            and ("state_dict" in obj or any(k.startswith(("module.", "model.", "normalize.")) for k in _keys(obj)))
+        ),
+        "RobustBench file: state_dict or bare, module./model. prefixes, optional normalize.mean/std",
+    ),
+)
 LAYOUTS.add("plain", Layout(_plain, lambda obj: isinstance(obj, Mapping), "a bare state dict"))
 AUTO_ORDER = ("robust_models_transfer", "robustbench", "plain")
 

@@ -34,11 +34,10 @@ def _default_allowed() -> list:
     # numpy moved its pickle helpers from numpy.core to numpy._core in 2.0; old files name either
     for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
         try:
-            allowed.append(getattr(importlib.import_module(module), "scalar"))
+            allowed.append(importlib.import_module(module).scalar)
         except (ImportError, AttributeError):
             pass
-    allowed += [np.dtype, np.ndarray, type(np.dtype(np.float64)), type(np.dtype(np.float32)),
-                type(np.dtype(np.int64))]
+    allowed += [np.dtype, np.ndarray, type(np.dtype(np.float64)), type(np.dtype(np.float32)), type(np.dtype(np.int64))]
     return allowed
 
 
@@ -69,8 +68,9 @@ def load_untrusted(path: str | Path, allow_globals: Iterable[str] = ()) -> objec
         with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = next((line.strip() for line in str(error).splitlines() if "GLOBAL" in line),
-                      str(error).splitlines()[0])
+        reason = next(
+            (line.strip() for line in str(error).splitlines() if "GLOBAL" in line), str(error).splitlines()[0]
+        )
         unsafe = _unsafe_globals(path)
         raise UnsafeCheckpointError(
             f"{path} was refused: unpickling it needs {', '.join(unsafe) or 'a global outside the allow-list'}, "

@@ -66,8 +66,14 @@ def convert_once(raw: Path, layout: str, allow_globals: list[str]) -> tuple[Path
             metadata[key] = ",".join(repr(v) for v in getattr(extracted, key))
     with atomic_path(converted) as tmp:
         save_file(extracted.state, str(tmp), metadata=metadata)
-    log.info("converted %s (layout %s, %d tensors, %d keys dropped) to %s", raw, used, len(extracted.state),
-             extracted.dropped, converted)
+    log.info(
+        "converted %s (layout %s, %d tensors, %d keys dropped) to %s",
+        raw,
+        used,
+        len(extracted.state),
+        extracted.dropped,
+        converted,
+    )
     return converted, used
 
 
@@ -82,8 +88,13 @@ def read_converted(path: Path) -> Extracted:
 
 def _weights_from_file(raw: Path, options: dict, record: dict) -> Obtained:
     converted, layout = convert_once(raw, options.get("layout", "auto"), list(options.get("allow_globals", [])))
-    record = {**record, "file": str(raw), "file_sha256": sha256_file(raw), "converted": str(converted),
-              "layout": layout}
+    record = {
+        **record,
+        "file": str(raw),
+        "file_sha256": sha256_file(raw),
+        "converted": str(converted),
+        "layout": layout,
+    }
     return Obtained(read_converted(converted), record)
 
 
@@ -110,13 +121,17 @@ def rmt_filename(spec: ModelSpec) -> str:
     if spec.is_standard or spec.norm == "l2":
         eps = f"{spec.epsilon:g}"
         if eps not in RMT_L2_EPS or arch not in RMT_L2_ARCHS:
-            raise ValueError(f"robust-models-transfer has no l2 ε = {eps} {arch!r}; valid: ε in {', '.join(RMT_L2_EPS)} "
-                             f"for {', '.join(RMT_L2_ARCHS)}")
+            raise ValueError(
+                f"robust-models-transfer has no l2 ε = {eps} {arch!r}; valid: ε in {', '.join(RMT_L2_EPS)} "
+                f"for {', '.join(RMT_L2_ARCHS)}"
+            )
         return f"{arch}_l2_eps{eps}.ckpt"
     eps255 = f"{spec.epsilon * 255:.1f}"
     if eps255 not in RMT_LINF_EPS or arch not in RMT_LINF_ARCHS:
-        raise ValueError(f"robust-models-transfer has no l∞ ε = {epsilon_label(spec.epsilon)} {arch!r}; valid: "
-                         f"ε in {', '.join(e + '/255' for e in RMT_LINF_EPS)} for {', '.join(RMT_LINF_ARCHS)}")
+        raise ValueError(
+            f"robust-models-transfer has no l∞ ε = {epsilon_label(spec.epsilon)} {arch!r}; valid: "
+            f"ε in {', '.join(e + '/255' for e in RMT_LINF_EPS)} for {', '.join(RMT_LINF_ARCHS)}"
+        )
     return f"{arch}_linf_eps{eps255}.ckpt"
 
 
@@ -148,8 +163,10 @@ def check_robustbench(spec: ModelSpec) -> None:
     o = spec.source_options
     missing = [k for k in ("name", "dataset", "threat_model") if k not in o]
     if missing:
-        raise ValueError(f"source robustbench needs source_options {missing} (e.g. name: Carmon2019Unlabeled, "
-                         "dataset: cifar10, threat_model: Linf)")
+        raise ValueError(
+            f"source robustbench needs source_options {missing} (e.g. name: Carmon2019Unlabeled, "
+            "dataset: cifar10, threat_model: Linf)"
+        )
     if o["dataset"] not in ROBUSTBENCH_DATASETS:
         raise ValueError(f"RobustBench dataset {o['dataset']!r}; valid: {', '.join(ROBUSTBENCH_DATASETS)}")
     if o["threat_model"] not in ROBUSTBENCH_THREATS:
@@ -169,7 +186,8 @@ def obtain_robustbench(spec: ModelSpec, download_dir: Path) -> Obtained:
             f"{dest} is missing. RobustBench keeps its files on Google Drive: on a machine with internet run "
             f"`python -c \"from robustbench.utils import load_model; load_model('{o['name']}', model_dir='models', "
             f"dataset='{o['dataset']}', threat_model='{o['threat_model']}')\"` and copy "
-            f"models/{o['dataset']}/{o['threat_model']}/{o['name']}.pt to {dest}, or give source_options.url")
+            f"models/{o['dataset']}/{o['threat_model']}/{o['name']}.pt to {dest}, or give source_options.url"
+        )
     # RobustBench models take [0, 1] pixels: normalisation is in the file (popped above) or absent
     return Obtained(obtained.weights, obtained.record, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
 
@@ -177,16 +195,20 @@ def obtain_robustbench(spec: ModelSpec, download_dir: Path) -> Obtained:
 # ---------------------------------------------------------------- timm hub
 def check_timm_hub(spec: ModelSpec) -> None:
     if "." not in spec.arch:
-        raise ValueError(f"timm_hub arch {spec.arch!r} has no pretrained tag: a bare name resolves to timm's default "
-                         f"tag, which changes between timm versions; write the full name, e.g. "
-                         f"{spec.arch}.tv_in1k (see timm.list_models('{spec.arch}*', pretrained=True))")
+        raise ValueError(
+            f"timm_hub arch {spec.arch!r} has no pretrained tag: a bare name resolves to timm's default "
+            f"tag, which changes between timm versions; write the full name, e.g. "
+            f"{spec.arch}.tv_in1k (see timm.list_models('{spec.arch}*', pretrained=True))"
+        )
     import timm
 
     try:
         timm.models.get_pretrained_cfg(spec.arch)
     except RuntimeError:
         tags = timm.list_pretrained(f"{spec.arch_name}.*")
-        raise ValueError(f"timm has no pretrained weights {spec.arch!r}; valid: {', '.join(tags) or 'none for this arch'}")
+        raise ValueError(  # noqa: B904 (timm's error adds nothing to this one)
+            f"timm has no pretrained weights {spec.arch!r}; valid: {', '.join(tags) or 'none for this arch'}"
+        )
 
 
 def obtain_timm_hub(spec: ModelSpec, download_dir: Path) -> Obtained:
@@ -198,17 +220,23 @@ def obtain_timm_hub(spec: ModelSpec, download_dir: Path) -> Obtained:
     except Exception as error:  # huggingface_hub raises several types when offline or unreachable
         if offline_mode() or "offline" in str(error).lower() or "connect" in str(error).lower():
             cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
-                os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub")
+                os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub"
+            )
             raise OfflineError(
                 f"timm weights {spec.arch} are not in the Hugging Face cache {cache} and the hub is not reachable. "
-                f"On a machine with internet and the same HF_HOME, run `python -c \"import timm; "
+                f'On a machine with internet and the same HF_HOME, run `python -c "import timm; '
                 f"timm.create_model('{spec.arch}', pretrained=True)\"`, then rerun with HF_HUB_OFFLINE=1. ({error})"
             ) from None
         raise
     cfg = model.pretrained_cfg
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    record = {"source": "timm_hub", "hf_hub_id": cfg.get("hf_hub_id"), "url": cfg.get("url") or None,
-              "timm_version": timm.__version__, "num_classes_pretrained": cfg.get("num_classes")}
+    record = {
+        "source": "timm_hub",
+        "hf_hub_id": cfg.get("hf_hub_id"),
+        "url": cfg.get("url") or None,
+        "timm_version": timm.__version__,
+        "num_classes_pretrained": cfg.get("num_classes"),
+    }
     return Obtained(Extracted(state, None, None, 0), record, list(cfg["mean"]), list(cfg["std"]))
 
 
@@ -247,6 +275,18 @@ def obtain_file(spec: ModelSpec, download_dir: Path) -> Obtained:
 
 Obtain = Callable[[ModelSpec, Path], Obtained]
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Obtained", "check_file", "check_robustbench",
-           "check_timm_hub", "check_url", "obtain_file", "obtain_rmt", "obtain_robustbench", "obtain_timm_hub",
-           "obtain_url", "rmt_filename"]
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "Obtained",
+    "check_file",
+    "check_robustbench",
+    "check_timm_hub",
+    "check_url",
+    "obtain_file",
+    "obtain_rmt",
+    "obtain_robustbench",
+    "obtain_timm_hub",
+    "obtain_url",
+    "rmt_filename",
+]

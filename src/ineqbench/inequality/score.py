@@ -27,8 +27,13 @@ def mass_in_mask(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, inside / total.clamp_min(1e-300), torch.full_like(total, float("nan")))
 
 
-def score_maps(maps: np.ndarray | AttributionMaps, masks: np.ndarray | None, transforms: list[str],
-               region_size: int, batch_size: int = 256) -> pd.DataFrame:
+def score_maps(
+    maps: np.ndarray | AttributionMaps,
+    masks: np.ndarray | None,
+    transforms: list[str],
+    region_size: int,
+    batch_size: int = 256,
+) -> pd.DataFrame:
     """Per-image scores of `maps` (N, C, H, W) under each transform, in a long frame (transform-major).
 
     Each batch of maps is read once and scored under every transform, so a memory-mapped cache is
@@ -53,8 +58,9 @@ def score_maps(maps: np.ndarray | AttributionMaps, masks: np.ndarray | None, tra
     return pd.concat(frames, ignore_index=True)
 
 
-def score_inequality_job(*, attributions_path: str, test_path: str, pool_path: str, transforms: list[str],
-                         region_size: int, out_path: str) -> None:
+def score_inequality_job(
+    *, attributions_path: str, test_path: str, pool_path: str, transforms: list[str], region_size: int, out_path: str
+) -> None:
     maps, arrays, meta = load_attributions(attributions_path)
     _, pool_images = load_pool_images(test_path, pool_path)
     scores = score_maps(maps, pool_images.masks, transforms, region_size)

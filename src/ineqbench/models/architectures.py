@@ -11,7 +11,9 @@ from ineqbench.models.spec import ModelSpec
 from ineqbench.models.wrapper import NormalizedClassifier
 
 
-def build_classifier(spec: ModelSpec, num_classes: int, mean: Sequence[float], std: Sequence[float]) -> NormalizedClassifier:
+def build_classifier(
+    spec: ModelSpec, num_classes: int, mean: Sequence[float], std: Sequence[float]
+) -> NormalizedClassifier:
     """A freshly initialised (seeded by spec.seed) timm model with normalisation inside."""
     import timm
 

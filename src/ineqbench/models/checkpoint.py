@@ -27,7 +27,9 @@ def load_card(card_path: str | Path) -> dict:
     return read_json(card_path)
 
 
-def load_model(weights_path: str | Path, card_path: str | Path, device: torch.device | str = "cpu") -> NormalizedClassifier:
+def load_model(
+    weights_path: str | Path, card_path: str | Path, device: torch.device | str = "cpu"
+) -> NormalizedClassifier:
     """The classifier in eval mode with its weights, ready for [0, 1] pixels."""
     card = load_card(card_path)
     spec = ModelSpec(**card["spec"])

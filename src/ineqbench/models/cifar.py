@@ -9,10 +9,10 @@ Building them from timm's ResNet and DenseNet classes keeps one architecture reg
 
 from __future__ import annotations
 
-from torch import nn
 from timm.models import register_model
 from timm.models.densenet import DenseNet
 from timm.models.resnet import BasicBlock, ResNet
+from torch import nn
 
 
 def _architecture_kwargs(kwargs: dict) -> dict:
@@ -38,7 +38,8 @@ def cifar_densenet121(pretrained: bool = False, **kwargs) -> DenseNet:
         raise ValueError("cifar_densenet121 has no pretrained weights; fetch them with a model source instead")
     model = DenseNet(growth_rate=32, block_config=(6, 12, 24, 16), **_architecture_kwargs(kwargs))
     stem_channels = model.features.conv0.out_channels
-    model.features.conv0 = nn.Conv2d(model.features.conv0.in_channels, stem_channels, kernel_size=3, stride=1,
-                                     padding=1, bias=False)
+    model.features.conv0 = nn.Conv2d(
+        model.features.conv0.in_channels, stem_channels, kernel_size=3, stride=1, padding=1, bias=False
+    )
     model.features.pool0 = nn.Identity()
     return model

@@ -18,14 +18,14 @@ from ineqbench.provenance import provenance
 
 
 @torch.no_grad()
-def logits_of(model, images: np.ndarray, labels: np.ndarray, device: torch.device,
-              batch_size: int = 500) -> np.ndarray:
+def logits_of(model, images: np.ndarray, labels: np.ndarray, device: torch.device, batch_size: int = 500) -> np.ndarray:
     batches = pixel_batches(images, labels, batch_size, device)
     return np.concatenate([model(x).float().cpu().numpy() for _, x, _ in batches])
 
 
-def predict_job(*, weights_path: str, card_path: str, test_path: str, pool_path: str, out_path: str,
-                threads: int = 1) -> None:
+def predict_job(
+    *, weights_path: str, card_path: str, test_path: str, pool_path: str, out_path: str, threads: int = 1
+) -> None:
     device = select_device(threads)
     model = load_model(weights_path, card_path, device)
     pool, images = load_pool_images(test_path, pool_path)

@@ -35,27 +35,50 @@ def training_fingerprint(spec: dict, recipe: dict, data_paths: list[str | Path])
 
     from ineqbench.config import stable_hash
 
-    return stable_hash({
-        "spec": spec, "recipe": recipe, "data_sha256": [sha256_file(p) for p in data_paths],
-        "versions": {"torch": torch.__version__, "timm": timm.__version__},
-    })
+    return stable_hash(
+        {
+            "spec": spec,
+            "recipe": recipe,
+            "data_sha256": [sha256_file(p) for p in data_paths],
+            "versions": {"torch": torch.__version__, "timm": timm.__version__},
+        }
+    )
 
 
-def training_state(*, epoch: int, history: list[dict], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                   scheduler: torch.optim.lr_scheduler.LRScheduler, generator: torch.Generator,
-                   device: torch.device) -> dict:
+def training_state(
+    *,
+    epoch: int,
+    history: list[dict],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    generator: torch.Generator,
+    device: torch.device,
+) -> dict:
     """Everything epoch `epoch` + 1 depends on. Its tensors are the live ones: save it before training on."""
     rng = {"cpu": torch.get_rng_state()}  # PGD's random start and dropout draw from the global RNGs
     if device.type == "cuda":
         rng["cuda"] = torch.cuda.get_rng_state(device)
-    return {"epoch": epoch, "history": [dict(h) for h in history], "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "generator": generator.get_state(), "rng": rng}
+    return {
+        "epoch": epoch,
+        "history": [dict(h) for h in history],
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "generator": generator.get_state(),
+        "rng": rng,
+    }
 
 
-def restore_training_state(state: dict, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                           scheduler: torch.optim.lr_scheduler.LRScheduler, generator: torch.Generator,
-                           device: torch.device) -> tuple[int, list[dict]]:
+def restore_training_state(
+    state: dict,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[int, list[dict]]:
     """Put a `training_state` back in place; returns (epochs completed, history so far).
 
     The scheduler is loaded after the optimiser: building OneCycleLR rewrote the groups' lr, and the
@@ -91,13 +114,23 @@ class ResumeFile:
             if missing:
                 raise ValueError(f"missing {sorted(missing)}")
         except Exception as error:  # any unreadable file means the same thing: train from scratch
-            log.warning("resume state %s of %s is unreadable (%s: %s); ignoring it, training from scratch",
-                        self.path, self.label, type(error).__name__, error)
+            log.warning(
+                "resume state %s of %s is unreadable (%s: %s); ignoring it, training from scratch",
+                self.path,
+                self.label,
+                type(error).__name__,
+                error,
+            )
             return None
         if state["fingerprint"] != self.fingerprint:
-            log.warning("resume state %s of %s was written for other settings or data (fingerprint %s, now %s); "
-                        "ignoring it, training from scratch", self.path, self.label, state["fingerprint"],
-                        self.fingerprint)
+            log.warning(
+                "resume state %s of %s was written for other settings or data (fingerprint %s, now %s); "
+                "ignoring it, training from scratch",
+                self.path,
+                self.label,
+                state["fingerprint"],
+                self.fingerprint,
+            )
             return None
         return state
 

@@ -30,21 +30,60 @@ class ModelSource:
 
 
 SOURCES: Registry[ModelSource] = Registry("model source")
-SOURCES.add("train", ModelSource(rule="train_model", description="trained on the spot from the data set's train split",
-                                 needs_network=False))
-SOURCES.add("robust_models_transfer", ModelSource(
-    rule="fetch_checkpoint", needs_network=True, obtain=fetch.obtain_rmt, check=fetch.rmt_filename,
-    description="Salman et al. 2020 ImageNet checkpoints (resnet18/50, wide_resnet50_2; l∞ 0.5-8/255, l2 0-5), "
-                "Hugging Face mirror by default (source_options.base_url or url to change)"))
-SOURCES.add("robustbench", ModelSource(
-    rule="fetch_checkpoint", needs_network=True, obtain=fetch.obtain_robustbench, check=fetch.check_robustbench,
-    description="a RobustBench model file by source_options name, dataset, threat_model (placed, or url)"))
-SOURCES.add("timm_hub", ModelSource(
-    rule="fetch_checkpoint", needs_network=True, obtain=fetch.obtain_timm_hub, check=fetch.check_timm_hub,
-    description="timm pretrained weights by full arch.tag name, through huggingface_hub"))
-SOURCES.add("url", ModelSource(
-    rule="fetch_checkpoint", needs_network=True, obtain=fetch.obtain_url, check=fetch.check_url,
-    description="any checkpoint by source_options.url (+ sha256, layout)"))
-SOURCES.add("file", ModelSource(
-    rule="fetch_checkpoint", needs_network=False, obtain=fetch.obtain_file, check=fetch.check_file,
-    description="a local checkpoint by source_options.path (safetensors or torch pickle, + layout)"))
+SOURCES.add(
+    "train",
+    ModelSource(
+        rule="train_model", description="trained on the spot from the data set's train split", needs_network=False
+    ),
+)
+SOURCES.add(
+    "robust_models_transfer",
+    ModelSource(
+        rule="fetch_checkpoint",
+        needs_network=True,
+        obtain=fetch.obtain_rmt,
+        check=fetch.rmt_filename,
+        description="Salman et al. 2020 ImageNet checkpoints (resnet18/50, wide_resnet50_2; l∞ 0.5-8/255, l2 0-5), "
+        "Hugging Face mirror by default (source_options.base_url or url to change)",
+    ),
+)
+SOURCES.add(
+    "robustbench",
+    ModelSource(
+        rule="fetch_checkpoint",
+        needs_network=True,
+        obtain=fetch.obtain_robustbench,
+        check=fetch.check_robustbench,
+        description="a RobustBench model file by source_options name, dataset, threat_model (placed, or url)",
+    ),
+)
+SOURCES.add(
+    "timm_hub",
+    ModelSource(
+        rule="fetch_checkpoint",
+        needs_network=True,
+        obtain=fetch.obtain_timm_hub,
+        check=fetch.check_timm_hub,
+        description="timm pretrained weights by full arch.tag name, through huggingface_hub",
+    ),
+)
+SOURCES.add(
+    "url",
+    ModelSource(
+        rule="fetch_checkpoint",
+        needs_network=True,
+        obtain=fetch.obtain_url,
+        check=fetch.check_url,
+        description="any checkpoint by source_options.url (+ sha256, layout)",
+    ),
+)
+SOURCES.add(
+    "file",
+    ModelSource(
+        rule="fetch_checkpoint",
+        needs_network=False,
+        obtain=fetch.obtain_file,
+        check=fetch.check_file,
+        description="a local checkpoint by source_options.path (safetensors or torch pickle, + layout)",
+    ),
+)

@@ -105,8 +105,11 @@ def standard_and_strongest(specs: list[ModelSpec]) -> list[tuple[ModelSpec, Mode
     resnet50.tv_in1k pairs with a robust resnet50 checkpoint."""
     pairs = []
     for std in (m for m in specs if m.is_standard):
-        robust = [m for m in specs if m.arch_name == std.arch_name and m.seed == std.seed and m.norm == "linf"
-                  and not m.is_standard]
+        robust = [
+            m
+            for m in specs
+            if m.arch_name == std.arch_name and m.seed == std.seed and m.norm == "linf" and not m.is_standard
+        ]
         if robust:
             pairs.append((std, max(robust, key=lambda m: m.epsilon)))
     return pairs

@@ -22,41 +22,78 @@ from ineqbench.provenance import provenance
 log = logging.getLogger(__name__)
 
 
-def evaluate_classifier(model, test_path: str, *, eval_epsilons: list[float], pgd_steps: int,
-                        eval_images: int, seed: int, device) -> dict:
+def evaluate_classifier(
+    model, test_path: str, *, eval_epsilons: list[float], pgd_steps: int, eval_images: int, seed: int, device
+) -> dict:
     """Clean accuracy on the whole test split; l∞ PGD accuracy on its first `eval_images` images."""
     test = load_split(test_path)
     n = min(eval_images, len(test))
-    result = {"clean_accuracy": clean_accuracy(model, test.images, test.labels, device),
-              "robust_accuracy": {}, "robust_eval": {"norm": "linf", "pgd_steps": pgd_steps, "images": n,
-                                                      "step_size": "2.5 eps / steps", "random_start": True}}
+    result = {
+        "clean_accuracy": clean_accuracy(model, test.images, test.labels, device),
+        "robust_accuracy": {},
+        "robust_eval": {
+            "norm": "linf",
+            "pgd_steps": pgd_steps,
+            "images": n,
+            "step_size": "2.5 eps / steps",
+            "random_start": True,
+        },
+    }
     for eps in eval_epsilons:
-        acc = robust_accuracy(model, test.images[:n], test.labels[:n], norm="linf", epsilon=eps,
-                              steps=pgd_steps, device=device, seed=seed)
+        acc = robust_accuracy(
+            model, test.images[:n], test.labels[:n], norm="linf", epsilon=eps, steps=pgd_steps, device=device, seed=seed
+        )
         result["robust_accuracy"][epsilon_label(eps)] = acc
         log.info("PGD-%d l∞ accuracy at ε=%s: %.4f", pgd_steps, epsilon_label(eps), acc)
     return result
 
 
-def evaluate_model_card(model, spec: ModelSpec, test_path: str, *, eval_epsilons: list[float], pgd_steps: int,
-                        eval_images: int, device) -> dict:
+def evaluate_model_card(
+    model, spec: ModelSpec, test_path: str, *, eval_epsilons: list[float], pgd_steps: int, eval_images: int, device
+) -> dict:
     """The card's accuracies: the configured l∞ radii, plus an l∞ model's own ε."""
     own = {spec.epsilon} if spec.norm == "linf" and not spec.is_standard else set()
-    return evaluate_classifier(model, test_path, eval_epsilons=sorted(set(eval_epsilons) | own), pgd_steps=pgd_steps,
-                               eval_images=eval_images, seed=spec.seed, device=device)
+    return evaluate_classifier(
+        model,
+        test_path,
+        eval_epsilons=sorted(set(eval_epsilons) | own),
+        pgd_steps=pgd_steps,
+        eval_images=eval_images,
+        seed=spec.seed,
+        device=device,
+    )
 
 
-def train_model_job(*, spec: dict, recipe: dict, train_path: str, test_path: str, info_path: str,
-                    eval_epsilons: list[float], eval_pgd_steps: int, eval_images: int,
-                    weights_path: str, card_path: str, resume_path: str | None = None, threads: int = 1) -> None:
+def train_model_job(
+    *,
+    spec: dict,
+    recipe: dict,
+    train_path: str,
+    test_path: str,
+    info_path: str,
+    eval_epsilons: list[float],
+    eval_pgd_steps: int,
+    eval_images: int,
+    weights_path: str,
+    card_path: str,
+    resume_path: str | None = None,
+    threads: int = 1,
+) -> None:
     model_spec = ModelSpec(**spec)
     training = TrainingRecipe(**recipe)
     device = select_device(threads)
     info = read_json(info_path)
     train = load_split(train_path)
     model = build_classifier(model_spec, len(info["class_names"]), info["train_pixel_mean"], info["train_pixel_std"])
-    log.info("training %s (%s, %s) on %s for %d epochs on %s", model_spec.id, model_spec.arch,
-             model_spec.training_label, model_spec.dataset, training.epochs, device)
+    log.info(
+        "training %s (%s, %s) on %s for %d epochs on %s",
+        model_spec.id,
+        model_spec.arch,
+        model_spec.training_label,
+        model_spec.dataset,
+        training.epochs,
+        device,
+    )
     resume = start = None
     if resume_path:
         resume = ResumeFile(resume_path, training_fingerprint(spec, recipe, [train_path, info_path]), model_spec.id)
@@ -65,21 +102,44 @@ def train_model_job(*, spec: dict, recipe: dict, train_path: str, test_path: str
     if start:
         log.info("resuming %s from epoch %d/%d (%s)", model_spec.id, resumed_from, training.epochs, resume.path)
     started = time.perf_counter()
-    history = train_classifier(model, train.images, train.labels, recipe=training, norm=model_spec.norm,
-                               epsilon=model_spec.epsilon, seed=model_spec.seed, device=device, start=start,
-                               on_epoch_end=resume.save if resume else None)
+    history = train_classifier(
+        model,
+        train.images,
+        train.labels,
+        recipe=training,
+        norm=model_spec.norm,
+        epsilon=model_spec.epsilon,
+        seed=model_spec.seed,
+        device=device,
+        start=start,
+        on_epoch_end=resume.save if resume else None,
+    )
     seconds = time.perf_counter() - started
-    metrics = evaluate_model_card(model, model_spec, test_path, eval_epsilons=eval_epsilons,
-                                  pgd_steps=eval_pgd_steps, eval_images=eval_images, device=device)
+    metrics = evaluate_model_card(
+        model,
+        model_spec,
+        test_path,
+        eval_epsilons=eval_epsilons,
+        pgd_steps=eval_pgd_steps,
+        eval_images=eval_images,
+        device=device,
+    )
     log.info("clean accuracy %.4f", metrics["clean_accuracy"])
     settings = {"spec": spec, "recipe": recipe, "eval_epsilons": eval_epsilons}
     card = {
-        "spec": spec, "recipe": recipe, "num_classes": len(info["class_names"]),
-        "class_names": info["class_names"], "image_shape": info["image_shape"],
-        "mean": info["train_pixel_mean"], "std": info["train_pixel_std"],
-        **metrics, "history": history, "device": str(device),
+        "spec": spec,
+        "recipe": recipe,
+        "num_classes": len(info["class_names"]),
+        "class_names": info["class_names"],
+        "image_shape": info["image_shape"],
+        "mean": info["train_pixel_mean"],
+        "std": info["train_pixel_std"],
+        **metrics,
+        "history": history,
+        "device": str(device),
         # a resumed job times only its own epochs
-        "train_seconds": round(seconds, 2), "resumed_from_epoch": resumed_from,
+        "train_seconds": round(seconds, 2),
+        "resumed_from_epoch": resumed_from,
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
         "provenance": provenance(settings, seed=model_spec.seed, inputs=[train_path]),
     }

@@ -98,20 +98,33 @@ def train_classifier(
     )
     history, first_epoch = [], 0
     if start is not None:
-        first_epoch, history = restore_training_state(start, model=model, optimizer=optimiser, scheduler=schedule,
-                                                      generator=gen, device=device)
+        first_epoch, history = restore_training_state(
+            start, model=model, optimizer=optimiser, scheduler=schedule, generator=gen, device=device
+        )
     for epoch in range(first_epoch, recipe.epochs):
         eps_now = epsilon * min(1.0, (epoch + 1) / max(1, recipe.eps_warmup_epochs))
         order = torch.randperm(n, generator=gen)
         total_loss, correct = 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe.epochs} eps={eps_now:.4f}", leave=False, mininterval=10)
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{recipe.epochs} eps={eps_now:.4f}",
+            leave=False,
+            mininterval=10,
+        )
         for step in bar:
             batch = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
             x = _augment(x_all[batch], recipe, gen).to(device)
             y = y_all[batch].to(device)
             if eps_now > 0:
-                x = pgd(model, x, y, norm=norm, epsilon=eps_now, steps=recipe.pgd_steps,
-                        step_size=recipe.pgd_step_ratio * eps_now / recipe.pgd_steps)
+                x = pgd(
+                    model,
+                    x,
+                    y,
+                    norm=norm,
+                    epsilon=eps_now,
+                    steps=recipe.pgd_steps,
+                    step_size=recipe.pgd_step_ratio * eps_now / recipe.pgd_steps,
+                )
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
             optimiser.zero_grad(set_to_none=True)
@@ -123,12 +136,27 @@ def train_classifier(
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
         stats = {"epoch": epoch + 1, "loss": total_loss / n, "train_accuracy": correct / n, "epsilon": eps_now}
-        log.info("epoch %d/%d loss %.4f train acc %.4f eps %.5f", epoch + 1, recipe.epochs,
-                 stats["loss"], stats["train_accuracy"], eps_now)
+        log.info(
+            "epoch %d/%d loss %.4f train acc %.4f eps %.5f",
+            epoch + 1,
+            recipe.epochs,
+            stats["loss"],
+            stats["train_accuracy"],
+            eps_now,
+        )
         history.append(stats)
         if on_epoch_end is not None:
-            on_epoch_end(training_state(epoch=epoch + 1, history=history, model=model, optimizer=optimiser,
-                                        scheduler=schedule, generator=gen, device=device))
+            on_epoch_end(
+                training_state(
+                    epoch=epoch + 1,
+                    history=history,
+                    model=model,
+                    optimizer=optimiser,
+                    scheduler=schedule,
+                    generator=gen,
+                    device=device,
+                )
+            )
     model.eval()
     return history
 
@@ -140,8 +168,9 @@ def batch_size_for(images: np.ndarray, limit: int, pixels_per_batch: int = 1 << 
 
 
 @torch.no_grad()
-def clean_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device,
-                   batch_size: int = 500) -> float:
+def clean_accuracy(
+    model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, device: torch.device, batch_size: int = 500
+) -> float:
     model.eval()
     batch_size = batch_size_for(images, batch_size, pixels_per_batch=1 << 24)
     batches = pixel_batches(images, labels, batch_size, device)
@@ -149,9 +178,18 @@ def clean_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarra
     return correct / len(labels)
 
 
-def robust_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, *, norm: str,
-                    epsilon: float, steps: int, device: torch.device, seed: int = 0,
-                    batch_size: int = 250) -> float:
+def robust_accuracy(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    norm: str,
+    epsilon: float,
+    steps: int,
+    device: torch.device,
+    seed: int = 0,
+    batch_size: int = 250,
+) -> float:
     """Accuracy under PGD with a random start (2.5 ε / steps step size); ε = 0 gives clean accuracy."""
     model.eval()
     torch.manual_seed(seed)

@@ -43,8 +43,12 @@ def load_reference(name: str = "duan2023") -> pd.DataFrame:
     unknown numbers NaN."""
     path = resources.files(__name__) / REFERENCES.get(name)
     with resources.as_file(path) as csv_path:
-        frame = pd.read_csv(csv_path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False,
-                            na_values={c: [""] for c in ("epsilon_255", "value", "std")})
+        frame = pd.read_csv(
+            csv_path,
+            dtype={c: str for c in _TEXT_COLUMNS},
+            keep_default_na=False,
+            na_values={c: [""] for c in ("epsilon_255", "value", "std")},
+        )
     if list(frame.columns) != COLUMNS:
         raise ValueError(f"reference {name!r} has columns {list(frame.columns)}, expected {COLUMNS}")
     return frame

@@ -41,17 +41,21 @@ def selected(frames: dict[str, pd.DataFrame], chosen: set[int], what: str) -> pd
     for model, frame in frames.items():
         missing = chosen - set(frame["pool_index"])
         if missing:
-            raise ValueError(f"{what} of {model} lacks {len(missing)} selected images (e.g. pool index "
-                             f"{min(missing)}); it was computed on another pool or selection: rerun it")
+            raise ValueError(
+                f"{what} of {model} lacks {len(missing)} selected images (e.g. pool index "
+                f"{min(missing)}); it was computed on another pool or selection: rerun it"
+            )
         parts.append(frame[frame["pool_index"].isin(chosen)].assign(model=model))
     return pd.concat(parts, ignore_index=True)
 
 
-def rate_summary(rows: pd.DataFrame, specs: dict[str, ModelSpec], value: str, by: tuple[str, ...], *,
-                 n_boot: int, seed: int) -> pd.DataFrame:
+def rate_summary(
+    rows: pd.DataFrame, specs: dict[str, ModelSpec], value: str, by: tuple[str, ...], *, n_boot: int, seed: int
+) -> pd.DataFrame:
     rows = rows.assign(_rate=rows[value].astype(float))
-    summary = summarise(rows, specs, value_columns={"error_rate": "_rate"}, n_boot=n_boot, seed=seed, by=by,
-                        interval_for_one_seed=True)
+    summary = summarise(
+        rows, specs, value_columns={"error_rate": "_rate"}, n_boot=n_boot, seed=seed, by=by, interval_for_one_seed=True
+    )
     return summary.drop(columns=["scope", "n_zero_mass"])
 
 
@@ -62,18 +66,23 @@ def noise_table(noise: pd.DataFrame, specs: dict[str, ModelSpec], *, n_boot: int
 
 
 def noise_wide(summary: pd.DataFrame) -> pd.DataFrame:
-    summary = summary.assign(Noise=summary["noise_type"].map(noise_label),
-                             k=summary.apply(lambda r: f"{r['k']} ({r['fraction_percent']:.2f}%)", axis=1))
+    summary = summary.assign(
+        Noise=summary["noise_type"].map(noise_label),
+        k=summary.apply(lambda r: f"{r['k']} ({r['fraction_percent']:.2f}%)", axis=1),
+    )
     return by_training(summary, {"Noise": "Noise", "k": "k (share of C×H×W)", "arch": "Model"}, percent)
 
 
 def occlusion_table(occlusion: pd.DataFrame, specs: dict[str, ModelSpec], *, n_boot: int, seed: int) -> pd.DataFrame:
     """Error rate per (budget, colour, architecture, training): Table 2; plus the mean occluded area."""
     rates = rate_summary(occlusion, specs, "success", ("budget", "colour"), n_boot=n_boot, seed=seed)
-    area = occlusion[occlusion["success"]].assign(arch=lambda f: f["model"].map(lambda m: specs[m].arch),
-                                                  training=lambda f: f["model"].map(lambda m: column_label(specs[m])))
-    mean_area = area.groupby(["budget", "colour", "arch", "training"])["area_fraction"].mean().rename(
-        "mean_area_at_success")
+    area = occlusion[occlusion["success"]].assign(
+        arch=lambda f: f["model"].map(lambda m: specs[m].arch),
+        training=lambda f: f["model"].map(lambda m: column_label(specs[m])),
+    )
+    mean_area = (
+        area.groupby(["budget", "colour", "arch", "training"])["area_fraction"].mean().rename("mean_area_at_success")
+    )
     return rates.merge(mean_area.reset_index(), on=["budget", "colour", "arch", "training"], how="left")
 
 
@@ -82,30 +91,59 @@ def occlusion_wide(summary: pd.DataFrame) -> pd.DataFrame:
     return by_training(summary, {"budget": "Budget", "Occlusion": "Occlusion", "arch": "Model"}, percent)
 
 
-def ablation_table(gini: pd.DataFrame, noise: pd.DataFrame, occlusion: pd.DataFrame, specs: dict[str, ModelSpec],
-                   *, n_boot: int, seed: int) -> pd.DataFrame:
+def ablation_table(
+    gini: pd.DataFrame,
+    noise: pd.DataFrame,
+    occlusion: pd.DataFrame,
+    specs: dict[str, ModelSpec],
+    *,
+    n_boot: int,
+    seed: int,
+) -> pd.DataFrame:
     """Table 3 in long form: per (method, architecture, training), the mean global Gini and the error
     rates of Noise I, Noise II and each occlusion colour. Inputs already restricted to the table's
     models, images, noise budget and occlusion budget; each has a `method` column."""
     columns = []
-    gini_summary = summarise(gini, specs, value_columns={"Gini": "gini_global"}, n_boot=n_boot, seed=seed,
-                             by=("method",))
+    gini_summary = summarise(
+        gini, specs, value_columns={"Gini": "gini_global"}, n_boot=n_boot, seed=seed, by=("method",)
+    )
     columns.append(gini_summary.assign(column="Gini"))
     noise = noise.assign(column=noise["noise_type"].map(noise_label))
     columns.append(rate_summary(noise, specs, "fooled", ("method", "column"), n_boot=n_boot, seed=seed))
     occlusion = occlusion.assign(column=occlusion["colour"].map(colour_label))
     columns.append(rate_summary(occlusion, specs, "success", ("method", "column"), n_boot=n_boot, seed=seed))
     frame = pd.concat(columns, ignore_index=True)
-    return frame[["method", "arch", "training", "norm", "epsilon", "column", "mean", "std", "ci_low", "ci_high",
-                  "n_seeds", "n_images", "models"]]
+    return frame[
+        [
+            "method",
+            "arch",
+            "training",
+            "norm",
+            "epsilon",
+            "column",
+            "mean",
+            "std",
+            "ci_low",
+            "ci_high",
+            "n_seeds",
+            "n_images",
+            "models",
+        ]
+    ]
 
 
 def ablation_wide(table: pd.DataFrame, method_names: dict[str, str]) -> pd.DataFrame:
-    table = table.assign(cell=table.apply(lambda r: f"{r['mean']:.2f}" if r["column"] == "Gini" else percent(r),
-                                          axis=1))
+    table = table.assign(
+        cell=table.apply(lambda r: f"{r['mean']:.2f}" if r["column"] == "Gini" else percent(r), axis=1)
+    )
     order = list(dict.fromkeys(table["column"]))
-    wide = table.pivot_table(index=["method", "arch", "training"], columns="column", values="cell", aggfunc="first",
-                             sort=False).reindex(columns=order).reset_index()
+    wide = (
+        table.pivot_table(
+            index=["method", "arch", "training"], columns="column", values="cell", aggfunc="first", sort=False
+        )
+        .reindex(columns=order)
+        .reset_index()
+    )
     wide.columns.name = None
     wide["method"] = wide["method"].map(lambda m: method_names.get(m, m))
     return wide.rename(columns={"method": "Attribution method", "arch": "Model", "training": "Training"})
@@ -119,16 +157,23 @@ def transfer_table(transfer: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.Da
     keys = ["source", "target", "attack", "setting", "budget"]
     for (source, target, attack, setting, budget), part in transfer.groupby(keys, sort=False):
         succeeded = part[part["source_fooled"]]
-        rows.append({
-            "source": source, "target": target,
-            "source_training": f"{specs[source].arch} {column_label(specs[source])}",
-            "target_training": f"{specs[target].arch} {column_label(specs[target])}",
-            "attack": attack, "setting": setting, "budget": budget, "n_images": len(part),
-            "source_success_rate": part["source_fooled"].mean(), "n_source_success": len(succeeded),
-            "transfer_share": succeeded["target_fooled"].mean() if len(succeeded) else float("nan"),
-            "target_rate": part["target_fooled"].mean(),
-            "rebuild_mismatches": int((part["source_prediction_rebuilt"] != part["prediction"]).sum()),
-        })
+        rows.append(
+            {
+                "source": source,
+                "target": target,
+                "source_training": f"{specs[source].arch} {column_label(specs[source])}",
+                "target_training": f"{specs[target].arch} {column_label(specs[target])}",
+                "attack": attack,
+                "setting": setting,
+                "budget": budget,
+                "n_images": len(part),
+                "source_success_rate": part["source_fooled"].mean(),
+                "n_source_success": len(succeeded),
+                "transfer_share": succeeded["target_fooled"].mean() if len(succeeded) else float("nan"),
+                "target_rate": part["target_fooled"].mean(),
+                "rebuild_mismatches": int((part["source_prediction_rebuilt"] != part["prediction"]).sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -142,8 +187,15 @@ def transfer_wide(table: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(
         column=table.apply(_transfer_column, axis=1),
         pair=table["source_training"] + " → " + table["target_training"],
-        cell=table.apply(lambda r: "n/a" if pd.isna(r["transfer_share"]) else
-                         f"{100 * r['transfer_share']:.1f}% ({100 * r['target_rate']:.1f}%)", axis=1))
+        cell=table.apply(
+            lambda r: (
+                "n/a"
+                if pd.isna(r["transfer_share"])
+                else f"{100 * r['transfer_share']:.1f}% ({100 * r['target_rate']:.1f}%)"
+            ),
+            axis=1,
+        ),
+    )
     order = list(dict.fromkeys(table["column"]))
     wide = table.pivot_table(index="pair", columns="column", values="cell", aggfunc="first", sort=False)
     wide = wide.reindex(columns=order).reset_index()

@@ -32,10 +32,27 @@ SENSITIVITY_ATTACK = "sensitivity_max"  # captum's Monte-Carlo estimate: a lower
 NORM_SYMBOLS = {"l2": "l2", "linf": "l∞"}
 
 # Columns constant within one (image, norm, ε): carried over from the first non-missing row.
-PER_IMAGE = ["label", "prediction", "correct", "bound_first_order", "bound_practical", "cosine_bound_first_order",
-             "cosine_bound_practical", "gini_global", "gini_regional", "attribution_norm", "sigma_max",
-             "sigma_max_practical", "sigma_iterations", "sigma_converged", "sigma_method", "column_norm_sum",
-             "surrogate", "surrogate_beta", "dimension"]
+PER_IMAGE = [
+    "label",
+    "prediction",
+    "correct",
+    "bound_first_order",
+    "bound_practical",
+    "cosine_bound_first_order",
+    "cosine_bound_practical",
+    "gini_global",
+    "gini_regional",
+    "attribution_norm",
+    "sigma_max",
+    "sigma_max_practical",
+    "sigma_iterations",
+    "sigma_converged",
+    "sigma_method",
+    "column_norm_sum",
+    "surrogate",
+    "surrogate_beta",
+    "dimension",
+]
 
 
 @dataclass(frozen=True)
@@ -59,14 +76,25 @@ CHECKS = (
     Check("real_violates_practical", "real_deviation", "bound_practical", "real-net D* > B_p"),
     Check("cosine_violates_first_order", "cosine", "cosine_bound_first_order", "cos* < cos bound₁", below=True),
     Check("cosine_violates_practical", "cosine", "cosine_bound_practical", "cos* < cos bound_p", below=True),
-    Check("sensitivity_violates_first_order", "sensitivity_deviation", "bound_first_order",
-          "sensitivity_max > B₁"),
+    Check("sensitivity_violates_first_order", "sensitivity_deviation", "bound_first_order", "sensitivity_max > B₁"),
 )
 TIGHTNESS = {"first_order": "bound_first_order", "practical": "bound_practical"}
 
-BEST_COLUMNS = [*IMAGE_KEYS, "deviation", "best_attack", "cosine", "best_cosine_attack", "real_deviation",
-                "real_cosine", "sensitivity_deviation", *PER_IMAGE, "relative_sensitivity", "normalised_bound",
-                *(f"tightness_{k}" for k in TIGHTNESS), *(c.name for c in CHECKS)]
+BEST_COLUMNS = [
+    *IMAGE_KEYS,
+    "deviation",
+    "best_attack",
+    "cosine",
+    "best_cosine_attack",
+    "real_deviation",
+    "real_cosine",
+    "sensitivity_deviation",
+    *PER_IMAGE,
+    "relative_sensitivity",
+    "normalised_bound",
+    *(f"tightness_{k}" for k in TIGHTNESS),
+    *(c.name for c in CHECKS),
+]
 
 
 def threat_label(norm: str, epsilon: float) -> str:
@@ -112,9 +140,11 @@ def best_per_image(rows: pd.DataFrame) -> pd.DataFrame:
     extremes = grouped.agg(real_deviation=("real_deviation", "max"), real_cosine=("real_cosine", "min"))
     sensitivity = rows[rows["attack"] == SENSITIVITY_ATTACK].groupby(IMAGE_KEYS, sort=False)["deviation"].max()
     present = [c for c in PER_IMAGE if c in rows]
-    best = (best.merge(extremes.reset_index(), on=IMAGE_KEYS)
-            .merge(sensitivity.rename("sensitivity_deviation").reset_index(), on=IMAGE_KEYS, how="left")
-            .merge(grouped[present].first().reset_index(), on=IMAGE_KEYS))
+    best = (
+        best.merge(extremes.reset_index(), on=IMAGE_KEYS)
+        .merge(sensitivity.rename("sensitivity_deviation").reset_index(), on=IMAGE_KEYS, how="left")
+        .merge(grouped[present].first().reset_index(), on=IMAGE_KEYS)
+    )
     for column in set(PER_IMAGE) - set(present):  # an older or partial file: the column reads as missing
         best[column] = np.nan
     scale = best["epsilon"].astype(float) * best["attribution_norm"].astype(float)
@@ -144,14 +174,23 @@ def bound_summary(best: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.DataFra
     rows = []
     for (method, model, norm, epsilon), part in best.groupby(SUMMARY_KEYS, sort=False):
         spec = specs[model]
-        row = {"method": method, "model": model, "arch": spec.arch, "training": column_label(spec),
-               "seed": spec.seed, "norm": norm, "epsilon": float(epsilon),
-               "threat": threat_label(norm, float(epsilon)), "n_images": int(part["pool_index"].nunique()),
-               "mean_bound_first_order": part["bound_first_order"].mean(),
-               "mean_bound_practical": part["bound_practical"].mean(), "mean_deviation": part["deviation"].mean(),
-               "mean_real_deviation": part["real_deviation"].mean(),
-               "mean_sensitivity_deviation": part["sensitivity_deviation"].mean(),
-               "most_frequent_best_attack": _most_frequent(part["best_attack"])}
+        row = {
+            "method": method,
+            "model": model,
+            "arch": spec.arch,
+            "training": column_label(spec),
+            "seed": spec.seed,
+            "norm": norm,
+            "epsilon": float(epsilon),
+            "threat": threat_label(norm, float(epsilon)),
+            "n_images": int(part["pool_index"].nunique()),
+            "mean_bound_first_order": part["bound_first_order"].mean(),
+            "mean_bound_practical": part["bound_practical"].mean(),
+            "mean_deviation": part["deviation"].mean(),
+            "mean_real_deviation": part["real_deviation"].mean(),
+            "mean_sensitivity_deviation": part["sensitivity_deviation"].mean(),
+            "most_frequent_best_attack": _most_frequent(part["best_attack"]),
+        }
         for check in CHECKS:
             flags = part[check.name].dropna().astype(bool)
             row[f"{check.name}_count"] = int(flags.sum())
@@ -159,18 +198,28 @@ def bound_summary(best: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.DataFra
             row[f"{check.name}_rate"] = flags.mean() if len(flags) else np.nan
         for name in TIGHTNESS:
             tightness = part[f"tightness_{name}"]
-            row.update({f"tightness_{name}_mean": tightness.mean(), f"tightness_{name}_median": tightness.median(),
-                        f"tightness_{name}_max": tightness.max()})
+            row.update(
+                {
+                    f"tightness_{name}_mean": tightness.mean(),
+                    f"tightness_{name}_median": tightness.median(),
+                    f"tightness_{name}_max": tightness.max(),
+                }
+            )
         converged = part["sigma_converged"].dropna().astype(bool)
-        row.update({"mean_cosine": part["cosine"].mean(),
-                    "mean_cosine_bound_first_order": part["cosine_bound_first_order"].mean(),
-                    "mean_cosine_bound_practical": part["cosine_bound_practical"].mean(),
-                    "sigma_converged_fraction": converged.mean() if len(converged) else np.nan,
-                    "_order": (training_key(spec), spec.seed)})
+        row.update(
+            {
+                "mean_cosine": part["cosine"].mean(),
+                "mean_cosine_bound_first_order": part["cosine_bound_first_order"].mean(),
+                "mean_cosine_bound_practical": part["cosine_bound_practical"].mean(),
+                "sigma_converged_fraction": converged.mean() if len(converged) else np.nan,
+                "_order": (training_key(spec), spec.seed),
+            }
+        )
         rows.append(row)
     if not rows:
-        return pd.DataFrame(columns=["method", "model", "arch", "training", "seed", "norm", "epsilon", "threat",
-                                     "n_images"])
+        return pd.DataFrame(
+            columns=["method", "model", "arch", "training", "seed", "norm", "epsilon", "threat", "n_images"]
+        )
     frame = pd.DataFrame(rows)
     ranks = {col: {v: i for i, v in enumerate(dict.fromkeys(frame[col]))} for col in ("method", "norm")}
     frame = frame.assign(_method=frame["method"].map(ranks["method"]), _norm=frame["norm"].map(ranks["norm"]))
@@ -194,17 +243,23 @@ def bounds_wide(summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame({"Attribution bounds": ["(no data: no image was bounded for any model and method)"]})
     cells = {
-        "Method": summary["method"], "Threat": summary["threat"], "Model": summary["arch"],
-        "Training": summary["training"], "N": summary["n_images"],
-        "B₁ / B_p (mean)": [f"{a:.3g} / {b:.3g}" for a, b in zip(summary["mean_bound_first_order"],
-                                                                summary["mean_bound_practical"])],
-        "D* (mean; commonest best attack)": [f"{d:.3g} ({a})" for d, a in zip(summary["mean_deviation"],
-                                                                             summary["most_frequent_best_attack"])],
+        "Method": summary["method"],
+        "Threat": summary["threat"],
+        "Model": summary["arch"],
+        "Training": summary["training"],
+        "N": summary["n_images"],
+        "B₁ / B_p (mean)": [
+            f"{a:.3g} / {b:.3g}" for a, b in zip(summary["mean_bound_first_order"], summary["mean_bound_practical"])
+        ],
+        "D* (mean; commonest best attack)": [
+            f"{d:.3g} ({a})" for d, a in zip(summary["mean_deviation"], summary["most_frequent_best_attack"])
+        ],
         "D*/B₁ mean / median / max": summary.apply(_triple, axis=1, name="first_order"),
         "D*/B_p mean / median / max": summary.apply(_triple, axis=1, name="practical"),
         **{check.label: summary.apply(_rate_cell, axis=1, name=check.name) for check in CHECKS},
-        "cos* / cos bound₁ (mean)": [f"{c:.3f} / {b:.3f}" for c, b in zip(summary["mean_cosine"],
-                                                                        summary["mean_cosine_bound_first_order"])],
+        "cos* / cos bound₁ (mean)": [
+            f"{c:.3f} / {b:.3f}" for c, b in zip(summary["mean_cosine"], summary["mean_cosine_bound_first_order"])
+        ],
         "σ converged": [("n/a" if pd.isna(f) else f"{100 * f:.0f}%") for f in summary["sigma_converged_fraction"]],
     }
     return pd.DataFrame(cells).reset_index(drop=True)
@@ -214,8 +269,11 @@ def violation_notes(summary: pd.DataFrame) -> str:
     """Markdown bullets: per (method, norm), every violation rate over all models, images and ε."""
     if summary.empty:
         return "No violation rate to report: no image was bounded.\n"
-    lines = ["Violation rates (share of (image, ε) pairs on which an attack went beyond the bound; a valid "
-             "upper bound shows 0%, so any other value is a finding about the bound, reported as measured):", ""]
+    lines = [
+        "Violation rates (share of (image, ε) pairs on which an attack went beyond the bound; a valid "
+        "upper bound shows 0%, so any other value is a finding about the bound, reported as measured):",
+        "",
+    ]
     for (method, norm), part in summary.groupby(["method", "norm"], sort=False):
         cells = []
         for check in CHECKS:
@@ -229,8 +287,22 @@ def violation_notes(summary: pd.DataFrame) -> str:
 
 RELATIONS = {"relative_sensitivity": "D* / (ε ‖A‖)", "normalised_bound": "B₁ / (ε ‖A‖)"}
 GINI_COLUMN = "gini_global"
-RELATION_COLUMNS = ["quantity", "method", "norm", "epsilon", "epsilon_label", "model", "n", "n_images", "rho",
-                    "p_value", "ci_low", "ci_high", "n_boot_used", "note"]
+RELATION_COLUMNS = [
+    "quantity",
+    "method",
+    "norm",
+    "epsilon",
+    "epsilon_label",
+    "model",
+    "n",
+    "n_images",
+    "rho",
+    "p_value",
+    "ci_low",
+    "ci_high",
+    "n_boot_used",
+    "note",
+]
 
 
 def _row_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -239,7 +311,7 @@ def _row_spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     rx, ry = stats.rankdata(x, axis=1), stats.rankdata(y, axis=1)
     rx = rx - rx.mean(axis=1, keepdims=True)
     ry = ry - ry.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((rx ** 2).sum(axis=1) * (ry ** 2).sum(axis=1))
+    denominator = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 0, (rx * ry).sum(axis=1) / denominator, np.nan)
 
@@ -259,14 +331,21 @@ def _resample_indices(clusters: np.ndarray, rng: np.random.Generator, n_boot: in
     return [np.concatenate([members[i] for i in pick])[None, :] for pick in picks]
 
 
-def spearman_interval(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, *, n_boot: int,
-                      seed: int) -> dict:
+def spearman_interval(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, *, n_boot: int, seed: int) -> dict:
     """Spearman's ρ and p-value (scipy.stats.spearmanr) with a 95% percentile bootstrap interval over
     clusters (images; resampled whole, with replacement, by a seeded Generator). Resamples whose ranks
     are constant are skipped. NaN with a `note` when n < 3 or a side is constant."""
     x, y = np.asarray(x, float), np.asarray(y, float)
-    result = {"n": len(x), "n_images": len(pd.unique(clusters)), "rho": np.nan, "p_value": np.nan,
-              "ci_low": np.nan, "ci_high": np.nan, "n_boot_used": 0, "note": ""}
+    result = {
+        "n": len(x),
+        "n_images": len(pd.unique(clusters)),
+        "rho": np.nan,
+        "p_value": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "n_boot_used": 0,
+        "note": "",
+    }
     if len(x) < 3:
         return {**result, "note": "n < 3"}
     for name, values in (("Gini", x), ("the deviation measure", y)):
@@ -275,12 +354,14 @@ def spearman_interval(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, *, n_b
     fit = stats.spearmanr(x, y)
     result.update(rho=float(fit.statistic), p_value=float(fit.pvalue))
     rng = np.random.default_rng(seed)
-    rhos = np.concatenate([_row_spearman(x[idx], y[idx]) for idx in _resample_indices(np.asarray(clusters), rng,
-                                                                                      n_boot)])
+    rhos = np.concatenate(
+        [_row_spearman(x[idx], y[idx]) for idx in _resample_indices(np.asarray(clusters), rng, n_boot)]
+    )
     rhos = rhos[np.isfinite(rhos)]
     if len(rhos):
-        result.update(ci_low=float(np.quantile(rhos, 0.025)), ci_high=float(np.quantile(rhos, 0.975)),
-                      n_boot_used=len(rhos))
+        result.update(
+            ci_low=float(np.quantile(rhos, 0.025)), ci_high=float(np.quantile(rhos, 0.975)), n_boot_used=len(rhos)
+        )
     else:
         result["note"] = "every bootstrap resample had constant ranks"
     return result
@@ -305,10 +386,24 @@ def gini_deviation_relation(best: pd.DataFrame, n_boot: int, seed: int) -> pd.Da
     for quantity in RELATIONS:
         for method, norm, epsilon, label, model, group in scopes:
             valid = group[group[GINI_COLUMN].notna() & group[quantity].notna()]
-            fit = spearman_interval(valid[GINI_COLUMN].to_numpy(), valid[quantity].to_numpy(),
-                                    valid["_image"].to_numpy(), n_boot=n_boot, seed=seed)
-            rows.append({"quantity": quantity, "method": method, "norm": norm, "epsilon": epsilon,
-                         "epsilon_label": label, "model": model, **fit})
+            fit = spearman_interval(
+                valid[GINI_COLUMN].to_numpy(),
+                valid[quantity].to_numpy(),
+                valid["_image"].to_numpy(),
+                n_boot=n_boot,
+                seed=seed,
+            )
+            rows.append(
+                {
+                    "quantity": quantity,
+                    "method": method,
+                    "norm": norm,
+                    "epsilon": epsilon,
+                    "epsilon_label": label,
+                    "model": model,
+                    **fit,
+                }
+            )
     return pd.DataFrame(rows, columns=RELATION_COLUMNS)
 
 
@@ -324,9 +419,11 @@ def gini_relation_wide(relation: pd.DataFrame, model_labels: dict[str, str] | No
     if relation.empty:
         return pd.DataFrame({"Gini relation": ["(no data: no image was bounded for any model and method)"]})
     labels = {"all": "all models", **(model_labels or {})}
-    frame = relation.assign(cell=relation.apply(_rho_cell, axis=1),
-                            Threat=relation["norm"].map(lambda n: NORM_SYMBOLS.get(n, n)),
-                            Models=relation["model"].map(lambda m: labels.get(m, m)))
+    frame = relation.assign(
+        cell=relation.apply(_rho_cell, axis=1),
+        Threat=relation["norm"].map(lambda n: NORM_SYMBOLS.get(n, n)),
+        Models=relation["model"].map(lambda m: labels.get(m, m)),
+    )
     index = ["method", "Threat", "epsilon_label", "Models"]
     wide = frame.pivot_table(index=index, columns="quantity", values="cell", aggfunc="first")
     wide = wide.reindex(columns=[q for q in RELATIONS if q in wide.columns])
@@ -338,6 +435,16 @@ def gini_relation_wide(relation: pd.DataFrame, model_labels: dict[str, str] | No
     return wide.rename(columns={"method": "Method", "epsilon_label": "ε"})
 
 
-__all__ = ["CHECKS", "Check", "RELATIONS", "best_per_image", "bound_summary", "bounds_wide",
-           "gini_deviation_relation", "gini_relation_wide", "spearman_interval", "threat_label",
-           "violation_notes"]
+__all__ = [
+    "CHECKS",
+    "Check",
+    "RELATIONS",
+    "best_per_image",
+    "bound_summary",
+    "bounds_wide",
+    "gini_deviation_relation",
+    "gini_relation_wide",
+    "spearman_interval",
+    "threat_label",
+    "violation_notes",
+]

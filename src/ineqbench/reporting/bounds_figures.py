@@ -8,16 +8,15 @@ With no rows every figure still gets written, with "no data" in it, so the workf
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt  # noqa: E402,I001
 import pandas as pd
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from ineqbench.models.spec import ModelSpec
 from ineqbench.reporting.bounds import NORM_SYMBOLS, RELATIONS
 from ineqbench.reporting.figures import _save  # imported before pyplot: it selects the Agg backend
 from ineqbench.reporting.tables import column_label, training_key
-
-import matplotlib.pyplot as plt  # noqa: E402,I001
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import NullFormatter  # noqa: E402
 
 
 def model_order(specs: dict[str, ModelSpec], models) -> list[str]:
@@ -38,11 +37,16 @@ def _panels(best: pd.DataFrame, title: str) -> tuple:
     """Figure with one axis per (method, norm); with no rows a single axis saying so."""
     methods = list(dict.fromkeys(best["method"])) if len(best) else []
     norms = list(dict.fromkeys(best["norm"])) if len(best) else []
-    fig, axes = plt.subplots(max(len(methods), 1), max(len(norms), 1), figsize=(4.2 * max(len(norms), 1),
-                             3.6 * max(len(methods), 1)), squeeze=False)
+    fig, axes = plt.subplots(
+        max(len(methods), 1),
+        max(len(norms), 1),
+        figsize=(4.2 * max(len(norms), 1), 3.6 * max(len(methods), 1)),
+        squeeze=False,
+    )
     if not methods:
-        axes[0, 0].text(0.5, 0.5, "no data: no image was bounded", ha="center", va="center",
-                        transform=axes[0, 0].transAxes)
+        axes[0, 0].text(
+            0.5, 0.5, "no data: no image was bounded", ha="center", va="center", transform=axes[0, 0].transAxes
+        )
         axes[0, 0].set_xticks([])
         axes[0, 0].set_yticks([])
     fig.suptitle(title, fontsize=9)
@@ -83,8 +87,14 @@ def plot_bound_scatter(best: pd.DataFrame, specs: dict[str, ModelSpec], title: s
             for bound, face in (("bound_first_order", colours[model]), ("bound_practical", "none")):
                 keep = (rows[bound] > 0) & (rows["deviation"] > 0)
                 left_out += int((~keep).sum())
-                ax.scatter(rows.loc[keep, bound], rows.loc[keep, "deviation"], s=14, facecolors=face,
-                           edgecolors=colours[model], linewidths=0.8)
+                ax.scatter(
+                    rows.loc[keep, bound],
+                    rows.loc[keep, "deviation"],
+                    s=14,
+                    facecolors=face,
+                    edgecolors=colours[model],
+                    linewidths=0.8,
+                )
                 shown += [rows.loc[keep, bound], rows.loc[keep, "deviation"]]
         values = pd.concat(shown) if shown else pd.Series(dtype=float)
         if len(values):
@@ -98,16 +108,19 @@ def plot_bound_scatter(best: pd.DataFrame, specs: dict[str, ModelSpec], title: s
         ax.grid(alpha=0.3, which="both")
     handles = _model_handles(order, colours, specs, marker="o", ls="none")
     if order:
-        handles += [Line2D([], [], marker="o", ls="none", color="grey", label="first-order bound"),
-                    Line2D([], [], marker="o", ls="none", markerfacecolor="none", color="grey",
-                           label="practical bound"),
-                    Line2D([], [], color="black", ls=":", label="y = x (above: violation)")]
+        handles += [
+            Line2D([], [], marker="o", ls="none", color="grey", label="first-order bound"),
+            Line2D([], [], marker="o", ls="none", markerfacecolor="none", color="grey", label="practical bound"),
+            Line2D([], [], color="black", ls=":", label="y = x (above: violation)"),
+        ]
     _finish(fig, handles, path)
 
 
-SERIES = {"bound_first_order": ("o", 1.0, "median first-order bound"),
-          "bound_practical": ("s", 0.5, "median practical bound"),
-          "deviation": ("x", 1.0, "median best attack D*")}
+SERIES = {
+    "bound_first_order": ("o", 1.0, "median first-order bound"),
+    "bound_practical": ("s", 0.5, "median practical bound"),
+    "deviation": ("x", 1.0, "median best attack D*"),
+}
 
 
 def plot_bounds_vs_epsilon(best: pd.DataFrame, specs: dict[str, ModelSpec], title: str, path: str) -> None:
@@ -122,8 +135,9 @@ def plot_bounds_vs_epsilon(best: pd.DataFrame, specs: dict[str, ModelSpec], titl
             medians = part[part["model"] == model].groupby("epsilon")[list(SERIES)].median().sort_index()
             style = "-" if specs[model].is_standard else "--"
             for column, (marker, alpha, _) in SERIES.items():
-                ax.plot(medians.index, medians[column], marker=marker, ls=style, color=colours[model], alpha=alpha,
-                        ms=4)
+                ax.plot(
+                    medians.index, medians[column], marker=marker, ls=style, color=colours[model], alpha=alpha, ms=4
+                )
         if (part[list(SERIES)] > 0).any().any():
             _log(ax, "y")
         ax.set_title(f"{method}, {NORM_SYMBOLS.get(norm, norm)}", fontsize=8)
@@ -133,14 +147,21 @@ def plot_bounds_vs_epsilon(best: pd.DataFrame, specs: dict[str, ModelSpec], titl
     handles = _model_handles(order, colours, specs)
     if order:
         handles += [Line2D([], [], marker=m, color="grey", alpha=a, label=lab) for m, a, lab in SERIES.values()]
-        handles += [Line2D([], [], color="grey", ls="-", label="standard"),
-                    Line2D([], [], color="grey", ls="--", label="robust")]
+        handles += [
+            Line2D([], [], color="grey", ls="-", label="standard"),
+            Line2D([], [], color="grey", ls="--", label="robust"),
+        ]
     _finish(fig, handles, path)
 
 
 def _rho_title(relation: pd.DataFrame, method: str, norm: str) -> str:
-    row = relation[(relation["quantity"] == "relative_sensitivity") & (relation["method"] == method)
-                   & (relation["norm"] == norm) & (relation["model"] == "all") & (relation["epsilon_label"] == "all")]
+    row = relation[
+        (relation["quantity"] == "relative_sensitivity")
+        & (relation["method"] == method)
+        & (relation["norm"] == norm)
+        & (relation["model"] == "all")
+        & (relation["epsilon_label"] == "all")
+    ]
     if row.empty or pd.isna(row["rho"].iloc[0]):
         return "ρ n/a" + (f" ({row['note'].iloc[0]})" if len(row) else "")
     r = row.iloc[0]
@@ -148,8 +169,9 @@ def _rho_title(relation: pd.DataFrame, method: str, norm: str) -> str:
     return f"ρ = {r['rho']:.2f}{interval}, n = {r['n']}"
 
 
-def plot_gini_vs_sensitivity(best: pd.DataFrame, relation: pd.DataFrame, specs: dict[str, ModelSpec], title: str,
-                             path: str) -> None:
+def plot_gini_vs_sensitivity(
+    best: pd.DataFrame, relation: pd.DataFrame, specs: dict[str, ModelSpec], title: str, path: str
+) -> None:
     """Global Gini (x) against relative sensitivity D* / (ε ‖A‖) (y), all ε pooled, one colour per
     model; the pooled Spearman ρ and its bootstrap interval in each panel's title."""
     fig, panels = _panels(best, title)

@@ -13,8 +13,15 @@ import pandas as pd
 
 from ineqbench.io import write_text
 from ineqbench.reporting.aggregate_job import specs_from_cards
-from ineqbench.reporting.bounds import (RELATIONS, best_per_image, bound_summary, bounds_wide,
-                                        gini_deviation_relation, gini_relation_wide, violation_notes)
+from ineqbench.reporting.bounds import (
+    RELATIONS,
+    best_per_image,
+    bound_summary,
+    bounds_wide,
+    gini_deviation_relation,
+    gini_relation_wide,
+    violation_notes,
+)
 from ineqbench.reporting.bounds_figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
 from ineqbench.reporting.tables import column_label, to_latex, to_markdown
 
@@ -22,8 +29,12 @@ from ineqbench.reporting.tables import column_label, to_latex, to_markdown
 def read_bound_rows(bound_paths: dict[str, dict[str, str]]) -> pd.DataFrame:
     """All rows, method-outer and model-inner as given; the dict keys name the model and method (they
     built the paths). Zero-row files are skipped, whatever columns they have."""
-    frames = [frame.assign(model=model, method=method) for method, paths in bound_paths.items()
-              for model, path in paths.items() if len(frame := pd.read_parquet(path))]
+    frames = [
+        frame.assign(model=model, method=method)
+        for method, paths in bound_paths.items()
+        for model, path in paths.items()
+        if len(frame := pd.read_parquet(path))
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -48,31 +59,48 @@ def surrogate_note(best: pd.DataFrame) -> str:
 def bounds_caption(dataset: str, rows: pd.DataFrame, best: pd.DataFrame) -> str:
     if best.empty:
         return f"Worst-case attribution deviation on {dataset}: no image was bounded for any model and method."
-    return (f"Worst-case attribution deviation on {dataset} (Wang & Kong, CVPR 2023) of the attributions "
-            f"{_listing(best['method'])}, A(x) being the map the bounds describe ({surrogate_note(best)}). "
-            f"B₁ is the first-order "
-            f"bound (ε σ_max(J(x)) for l2, ε min(√d σ_max, Σ_j ‖J_:,j‖₂) for l∞): a linearisation at x. B_p is "
-            f"the practical bound, with σ_max maximised over x, sampled points of the ball and the best attack "
-            f"iterate: a sampled sup. Both are estimates, not certificates (σ_max by "
-            f"{_listing(best['sigma_method'].dropna())}). D* is the largest ‖A(x') − A(x)‖₂ any attack reached "
-            f"with the label kept (attacks: {_listing(rows['attack'])}), cos* the lowest cosine. Violation rates "
-            f"count the (image, ε) pairs with D* > B (cos* < cosine bound) and are findings about the bounds, "
-            f"reported as measured; 'real-net' compares the real (ReLU) network's attribution at the same iterates "
-            f"with the surrogate's bound.")
+    return (
+        f"Worst-case attribution deviation on {dataset} (Wang & Kong, CVPR 2023) of the attributions "
+        f"{_listing(best['method'])}, A(x) being the map the bounds describe ({surrogate_note(best)}). "
+        f"B₁ is the first-order "
+        f"bound (ε σ_max(J(x)) for l2, ε min(√d σ_max, Σ_j ‖J_:,j‖₂) for l∞): a linearisation at x. B_p is "
+        f"the practical bound, with σ_max maximised over x, sampled points of the ball and the best attack "
+        f"iterate: a sampled sup. Both are estimates, not certificates (σ_max by "
+        f"{_listing(best['sigma_method'].dropna())}). D* is the largest ‖A(x') − A(x)‖₂ any attack reached "
+        f"with the label kept (attacks: {_listing(rows['attack'])}), cos* the lowest cosine. Violation rates "
+        f"count the (image, ε) pairs with D* > B (cos* < cosine bound) and are findings about the bounds, "
+        f"reported as measured; 'real-net' compares the real (ReLU) network's attribution at the same iterates "
+        f"with the surrogate's bound."
+    )
 
 
 def gini_caption(dataset: str, n_boot: int) -> str:
-    return (f"Attribution inequality and worst-case deviation on {dataset}: Spearman's ρ between the global Gini "
-            f"of the real network's |A(x)| and {' and '.join(RELATIONS.values())} (D* the best attack, B₁ the "
-            f"first-order bound), with a 95% percentile bootstrap interval over images ({n_boot} resamples, "
-            f"an image's rows at every ε resampled together) and scipy's p-value (which treats the rows pooled "
-            f"over ε as independent, so it is optimistic there); 'all models' pools the models.")
+    return (
+        f"Attribution inequality and worst-case deviation on {dataset}: Spearman's ρ between the global Gini "
+        f"of the real network's |A(x)| and {' and '.join(RELATIONS.values())} (D* the best attack, B₁ the "
+        f"first-order bound), with a 95% percentile bootstrap interval over images ({n_boot} resamples, "
+        f"an image's rows at every ε resampled together) and scipy's p-value (which treats the rows pooled "
+        f"over ε as independent, so it is optimistic there); 'all models' pools the models."
+    )
 
 
-def bounds_tables_job(*, dataset: str, bound_paths: dict[str, dict[str, str]], card_paths: dict[str, str],
-                      n_boot: int, seed: int, csv_path: str, md_path: str, tex_path: str, images_path: str,
-                      gini_csv_path: str, gini_md_path: str, scatter_path: str, epsilon_path: str,
-                      gini_figure_path: str) -> None:
+def bounds_tables_job(
+    *,
+    dataset: str,
+    bound_paths: dict[str, dict[str, str]],
+    card_paths: dict[str, str],
+    n_boot: int,
+    seed: int,
+    csv_path: str,
+    md_path: str,
+    tex_path: str,
+    images_path: str,
+    gini_csv_path: str,
+    gini_md_path: str,
+    scatter_path: str,
+    epsilon_path: str,
+    gini_figure_path: str,
+) -> None:
     specs = specs_from_cards(card_paths)
     rows = read_bound_rows(bound_paths)
     best = best_per_image(rows)
@@ -91,11 +119,13 @@ def bounds_tables_job(*, dataset: str, bound_paths: dict[str, dict[str, str]], c
     gini_wide = gini_relation_wide(relation, labels)
     write_text(gini_md_path, f"### {gini_caption(dataset, n_boot)}\n\n{to_markdown(gini_wide)}\n")
 
-    plot_bound_scatter(best, specs, f"{dataset}: bound vs best attack deviation D* (above y = x: violation)",
-                       scatter_path)
+    plot_bound_scatter(
+        best, specs, f"{dataset}: bound vs best attack deviation D* (above y = x: violation)", scatter_path
+    )
     plot_bounds_vs_epsilon(best, specs, f"{dataset}: median bounds and median D* against ε", epsilon_path)
-    plot_gini_vs_sensitivity(best, relation, specs,
-                             f"{dataset}: global Gini vs relative sensitivity, all ε pooled", gini_figure_path)
+    plot_gini_vs_sensitivity(
+        best, relation, specs, f"{dataset}: global Gini vs relative sensitivity, all ε pooled", gini_figure_path
+    )
 
 
 __all__ = ["bounds_caption", "bounds_tables_job", "read_bound_rows", "surrogate_note"]

@@ -47,8 +47,14 @@ def clip_3sigma(saliency: np.ndarray) -> np.ndarray:
     return (clipped - lo) / (hi - lo) if hi > lo else np.zeros_like(clipped)
 
 
-def plot_attribution_maps(images: np.ndarray, maps: dict[str, np.ndarray], ginis: dict[str, np.ndarray],
-                          titles: dict[str, str], path: str, suptitle: str) -> None:
+def plot_attribution_maps(
+    images: np.ndarray,
+    maps: dict[str, np.ndarray],
+    ginis: dict[str, np.ndarray],
+    titles: dict[str, str],
+    path: str,
+    suptitle: str,
+) -> None:
     """images (K, C, H, W) uint8; maps[model] (K, C, H, W); one row pair (raw, ±3σ clip) per image."""
     models = list(maps)
     k = len(images)
@@ -79,8 +85,9 @@ def plot_noise_curves(summary: pd.DataFrame, labels: dict[str, str], title: str,
     types = list(dict.fromkeys(summary["noise_type"]))
     ranked = summary.assign(_robust=summary["norm"] != "none").sort_values(["_robust", "norm", "epsilon"])
     colours = {t: f"C{i}" for i, t in enumerate(dict.fromkeys(ranked["training"]))}  # one colour per training
-    fig, axes = plt.subplots(len(archs), len(types), figsize=(3.2 * len(types), 2.8 * len(archs)), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(
+        len(archs), len(types), figsize=(3.2 * len(types), 2.8 * len(archs)), squeeze=False, sharey=True
+    )
     for i, arch in enumerate(archs):
         for j, noise_type in enumerate(types):
             ax = axes[i, j]
@@ -101,8 +108,9 @@ def plot_noise_curves(summary: pd.DataFrame, labels: dict[str, str], title: str,
     _save(fig, path)
 
 
-def plot_occluded_examples(images: dict[str, np.ndarray], captions: dict[str, list[str]], titles: dict[str, str],
-                           path: str, suptitle: str) -> None:
+def plot_occluded_examples(
+    images: dict[str, np.ndarray], captions: dict[str, list[str]], titles: dict[str, str], path: str, suptitle: str
+) -> None:
     """Figure 4: images[model] (K, C, H, W) uint8 occluded at the search's stop, one column per model."""
     models = list(images)
     k = len(next(iter(images.values())))

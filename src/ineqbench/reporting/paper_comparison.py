@@ -53,10 +53,38 @@ COMPARED_TABLES = ("Table 1", "Table 2", "Table 3", "RMT README")
 COLOURS = ("black", "grey", "white")
 NOISE_METRICS = {"type1": "noise_type1_error", "type2": "noise_type2_error"}
 
-RUN_COLUMNS = ["run_arch", "norm", "epsilon", "method", "metric", "setting", "colour", "this_run", "this_run_std",
-               "this_run_ci_low", "this_run_ci_high", "n_images", "models", "run_setting"]
-OUTPUT_COLUMNS = [*KEY, "paper", "paper_std", "this_run", "this_run_std", "difference", "this_run_ci_low",
-                  "this_run_ci_high", "n_images", "models", "run_arch", "run_setting", "source", "note"]
+RUN_COLUMNS = [
+    "run_arch",
+    "norm",
+    "epsilon",
+    "method",
+    "metric",
+    "setting",
+    "colour",
+    "this_run",
+    "this_run_std",
+    "this_run_ci_low",
+    "this_run_ci_high",
+    "n_images",
+    "models",
+    "run_setting",
+]
+OUTPUT_COLUMNS = [
+    *KEY,
+    "paper",
+    "paper_std",
+    "this_run",
+    "this_run_std",
+    "difference",
+    "this_run_ci_low",
+    "this_run_ci_high",
+    "n_images",
+    "models",
+    "run_arch",
+    "run_setting",
+    "source",
+    "note",
+]
 
 
 def paper_arch(arch: str) -> str | None:
@@ -75,13 +103,26 @@ def paper_training(norm: str, epsilon: float) -> tuple[str, float] | None:
 
 def _rows(frame: pd.DataFrame, table: str, metric, setting, colour, run_setting) -> pd.DataFrame:
     """A run table in the comparison's long form; metric/setting/colour/run_setting are values or Series."""
-    out = pd.DataFrame({
-        "table": table, "run_arch": frame["arch"], "norm": frame["norm"], "epsilon": frame["epsilon"].astype(float),
-        "method": frame["method"] if "method" in frame else "", "metric": metric, "setting": setting,
-        "colour": colour, "this_run": frame["mean"].astype(float), "this_run_std": frame["std"].astype(float),
-        "this_run_ci_low": frame.get("ci_low", np.nan), "this_run_ci_high": frame.get("ci_high", np.nan),
-        "n_images": frame["n_images"], "models": frame["models"], "run_setting": run_setting,
-    }, index=frame.index)
+    out = pd.DataFrame(
+        {
+            "table": table,
+            "run_arch": frame["arch"],
+            "norm": frame["norm"],
+            "epsilon": frame["epsilon"].astype(float),
+            "method": frame["method"] if "method" in frame else "",
+            "metric": metric,
+            "setting": setting,
+            "colour": colour,
+            "this_run": frame["mean"].astype(float),
+            "this_run_std": frame["std"].astype(float),
+            "this_run_ci_low": frame.get("ci_low", np.nan),
+            "this_run_ci_high": frame.get("ci_high", np.nan),
+            "n_images": frame["n_images"],
+            "models": frame["models"],
+            "run_setting": run_setting,
+        },
+        index=frame.index,
+    )
     return out
 
 
@@ -112,36 +153,61 @@ def _model_rows(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.Data
     threat = [_parse_training_label(label) for label in frame["training"]]
     frame = frame.assign(norm=[t[0] for t in threat], epsilon=[t[1] for t in threat])
     grouped = frame.groupby(["arch", "training", "norm", "epsilon"], sort=False)
-    summary = grouped.agg(mean=("clean_accuracy", "mean"),
-                          std=("clean_accuracy", lambda v: v.std(ddof=0) if len(v) > 1 else np.nan),
-                          models=("model", lambda v: ",".join(sorted(v)))).reset_index()
+    summary = grouped.agg(
+        mean=("clean_accuracy", "mean"),
+        std=("clean_accuracy", lambda v: v.std(ddof=0) if len(v) > 1 else np.nan),
+        models=("model", lambda v: ",".join(sorted(v))),
+    ).reset_index()
     summary = summary.assign(n_images=pd.NA)
     return _rows(summary, "RMT README", "clean_accuracy", "", "", "clean accuracy on the run's test split")
 
 
 @RUN_TABLES.register("ablation")
 def _ablation_rows(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    transform = _identify(frame[frame["column"] == "Gini"].assign(scope="global"), tables, "gini", "transform",
-                          ["method", "models", "scope"], lambda t: t[t["scope"] == "global"])
+    transform = _identify(
+        frame[frame["column"] == "Gini"].assign(scope="global"),
+        tables,
+        "gini",
+        "transform",
+        ["method", "models", "scope"],
+        lambda t: t[t["scope"] == "global"],
+    )
     occ_names = {colour_label(c): c for c in COLOURS}
     occlusion = frame[frame["column"].isin(occ_names)].assign(colour=lambda f: f["column"].map(occ_names))
     budget = _identify(occlusion, tables, "occlusion", "budget", ["method", "models", "colour"], lambda t: t)
     parts = []
     if transform == PAPER_TRANSFORM:
         gini = frame[frame["column"] == "Gini"]
-        parts.append(_rows(gini, "Table 3", "gini_global", "", "", f"global Gini, transform {transform} "
-                           "(identified from the gini tables)"))
+        parts.append(
+            _rows(
+                gini,
+                "Table 3",
+                "gini_global",
+                "",
+                "",
+                f"global Gini, transform {transform} (identified from the gini tables)",
+            )
+        )
     noise_names = {noise_label(t): metric for t, metric in NOISE_METRICS.items() if t in NOISE_TYPES}
     noise = frame[frame["column"].isin(noise_names)]
     parts.append(_rows(noise, "Table 3", noise["column"].map(noise_names), "", "", "the run's noise table budget"))
     if budget is not None:
-        parts.append(_rows(occlusion, "Table 3", "occlusion_error", budget, occlusion["colour"],
-                           f"{budget} (identified from the occlusion tables)"))
+        parts.append(
+            _rows(
+                occlusion,
+                "Table 3",
+                "occlusion_error",
+                budget,
+                occlusion["colour"],
+                f"{budget} (identified from the occlusion tables)",
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
-def _identify(ablation: pd.DataFrame, tables: dict[str, pd.DataFrame], kind: str, by: str, keys: list[str],
-              restrict) -> str | None:
+def _identify(
+    ablation: pd.DataFrame, tables: dict[str, pd.DataFrame], kind: str, by: str, keys: list[str], restrict
+) -> str | None:
     """The value of `by` (a transform, a budget) under which the run's `kind` tables hold exactly the
     ablation's means: the ablation is computed on the same models and images, so its numbers reappear
     there. None when no table of that kind covers the ablation's methods, or when ambiguous."""
@@ -171,21 +237,26 @@ def _parse_training_label(label: str) -> tuple[str, float]:
 
 def run_rows(run_tables: dict[str, pd.DataFrame], paper_dataset: str) -> pd.DataFrame:
     """Every run number that could meet a published one, keyed like the reference data."""
-    parts = [RUN_TABLES.get(kind.split("_", 1)[0])(frame, run_tables) for kind, frame in run_tables.items()
-             if len(frame)]
+    parts = [
+        RUN_TABLES.get(kind.split("_", 1)[0])(frame, run_tables) for kind, frame in run_tables.items() if len(frame)
+    ]
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=[*KEY, *RUN_COLUMNS])
     rows = pd.concat(parts, ignore_index=True)
     threat = [paper_training(n, e) for n, e in zip(rows["norm"], rows["epsilon"])]
-    rows = rows.assign(dataset=paper_dataset, arch=rows["run_arch"].map(paper_arch),
-                       training=[t[0] if t else None for t in threat],
-                       epsilon_255=[t[1] if t else np.nan for t in threat])
+    rows = rows.assign(
+        dataset=paper_dataset,
+        arch=rows["run_arch"].map(paper_arch),
+        training=[t[0] if t else None for t in threat],
+        epsilon_255=[t[1] if t else np.nan for t in threat],
+    )
     return rows.dropna(subset=["arch", "training"]).reset_index(drop=True)
 
 
-def paper_comparison(run_tables: dict[str, pd.DataFrame], paper_dataset: str | None,
-                     reference: pd.DataFrame) -> pd.DataFrame:
+def paper_comparison(
+    run_tables: dict[str, pd.DataFrame], paper_dataset: str | None, reference: pd.DataFrame
+) -> pd.DataFrame:
     """Published numbers beside the run's: one row per (paper number, matching run value).
 
     `run_tables` maps a kind ("gini_ig", "occlusion_ig", "ablation", "models", "noise_ig") to the run's
@@ -195,8 +266,10 @@ def paper_comparison(run_tables: dict[str, pd.DataFrame], paper_dataset: str | N
     if paper_dataset is None:
         return empty
     if paper_dataset not in PAPER_DATASETS:
-        raise ValueError(f"paper_dataset {paper_dataset!r} is none of the paper's data sets {PAPER_DATASETS} "
-                         "(None for any other data)")
+        raise ValueError(
+            f"paper_dataset {paper_dataset!r} is none of the paper's data sets {PAPER_DATASETS} "
+            "(None for any other data)"
+        )
     rows = run_rows(run_tables, paper_dataset)
     if not len(rows):
         return empty
@@ -230,8 +303,12 @@ def _difference(metric: str, value: float) -> str:
 
 
 def _measure(row: pd.Series) -> str:
-    names = {"gini_global": "Gini (global)", "gini_regional": "Gini (regional)", "clean_accuracy": "Clean accuracy",
-             **{m: f"{noise_label(t)} error" for t, m in NOISE_METRICS.items()}}
+    names = {
+        "gini_global": "Gini (global)",
+        "gini_regional": "Gini (regional)",
+        "clean_accuracy": "Clean accuracy",
+        **{m: f"{noise_label(t)} error" for t, m in NOISE_METRICS.items()},
+    }
     if row["metric"] == "occlusion_error":
         return f"{colour_label(row['colour'])} error"
     return names.get(row["metric"], row["metric"])
@@ -244,39 +321,58 @@ def _training(row: pd.Series) -> str:
 def comparison_markdown(comparison: pd.DataFrame, paper_dataset: str | None, dataset: str | None = None) -> str:
     """The comparison as a markdown section; one sentence when there is nothing to compare."""
     if not len(comparison):
-        reason = ("its data set is not one of the paper's (CIFAR10, ImageNet)" if paper_dataset is None else
-                  f"no architecture, training and ε on {paper_dataset} is one the paper reports "
-                  f"({', '.join(sorted(set(PAPER_ARCHS.values())))}; standard or l∞)")
+        reason = (
+            "its data set is not one of the paper's (CIFAR10, ImageNet)"
+            if paper_dataset is None
+            else f"no architecture, training and ε on {paper_dataset} is one the paper reports "
+            f"({', '.join(sorted(set(PAPER_ARCHS.values())))}; standard or l∞)"
+        )
         return f"No model of this run matches a setting of Duan et al. (2023); {reason}.\n"
-    wide = pd.DataFrame({
-        "Source": comparison["table"], "Model": comparison["arch"],
-        "Run model": comparison["run_arch"], "Training": comparison.apply(_training, axis=1),
-        "Method": comparison["method"], "Measure": comparison.apply(_measure, axis=1),
-        "Setting": comparison["setting"],
-        "Paper": [_value(m, v, s) for m, v, s in zip(comparison["metric"], comparison["paper"], comparison["paper_std"])],
-        "This run": [_value(m, v, s if _is_gini(m) else np.nan) for m, v, s in
-                     zip(comparison["metric"], comparison["this_run"], comparison["this_run_std"])],
-        "Difference": [_difference(m, d) for m, d in zip(comparison["metric"], comparison["difference"])],
-        "N": ["" if pd.isna(n) else str(int(n)) for n in comparison["n_images"]],
-    })
+    wide = pd.DataFrame(
+        {
+            "Source": comparison["table"],
+            "Model": comparison["arch"],
+            "Run model": comparison["run_arch"],
+            "Training": comparison.apply(_training, axis=1),
+            "Method": comparison["method"],
+            "Measure": comparison.apply(_measure, axis=1),
+            "Setting": comparison["setting"],
+            "Paper": [
+                _value(m, v, s) for m, v, s in zip(comparison["metric"], comparison["paper"], comparison["paper_std"])
+            ],
+            "This run": [
+                _value(m, v, s if _is_gini(m) else np.nan)
+                for m, v, s in zip(comparison["metric"], comparison["this_run"], comparison["this_run_std"])
+            ],
+            "Difference": [_difference(m, d) for m, d in zip(comparison["metric"], comparison["difference"])],
+            "N": ["" if pd.isna(n) else str(int(n)) for n in comparison["n_images"]],
+        }
+    )
     where = f" on {dataset}" if dataset else ""
-    heading = (f"### Duan et al. (2023) vs this run{where} (the paper's {paper_dataset} settings): published "
-               "numbers beside the run's, difference = this run - paper (percentage points for rates).")
-    notes = [f"- Gini: absolute attribution (transform {PAPER_TRANSFORM}), as in the paper's text; mean ± std "
-             "over the selected images. Rates: share of the selected images the attack fools."]
+    heading = (
+        f"### Duan et al. (2023) vs this run{where} (the paper's {paper_dataset} settings): published "
+        "numbers beside the run's, difference = this run - paper (percentage points for rates)."
+    )
+    notes = [
+        f"- Gini: absolute attribution (transform {PAPER_TRANSFORM}), as in the paper's text; mean ± std "
+        "over the selected images. Rates: share of the selected images the attack fools."
+    ]
     for table, part in comparison.groupby("table", sort=False):
         sources = " ".join(dict.fromkeys(part["source"]))
         notes.append(f"- {table} (paper: {sources}; this run: {'; '.join(dict.fromkeys(part['run_setting']))})")
         notes += [f"  - {note}" for note in dict.fromkeys(part["note"])]
     if "Table 3" in set(comparison["table"]):
-        notes.append("- Table 3 of this run (ablation.csv) does not record its Gini transform or occlusion budget; "
-                     "both are identified from the gini and occlusion tables, and a column whose setting is not "
-                     "the paper's is left out.")
+        notes.append(
+            "- Table 3 of this run (ablation.csv) does not record its Gini transform or occlusion budget; "
+            "both are identified from the gini and occlusion tables, and a column whose setting is not "
+            "the paper's is left out."
+        )
     return f"{heading}\n\n{to_markdown(wide)}\n\n" + "\n".join(notes) + "\n"
 
 
-def paper_comparison_job(*, paper_dataset: str | None, table_paths: dict[str, str], csv_path: str,
-                         md_path: str) -> None:
+def paper_comparison_job(
+    *, paper_dataset: str | None, table_paths: dict[str, str], csv_path: str, md_path: str
+) -> None:
     """Read the run's aggregate tables (kind -> CSV path), compare with the shipped reference data, and
     write the long comparison (CSV) and its markdown, each atomically."""
     tables = {kind: pd.read_csv(path) for kind, path in table_paths.items()}
@@ -287,5 +383,15 @@ def paper_comparison_job(*, paper_dataset: str | None, table_paths: dict[str, st
     write_text(md_path, comparison_markdown(comparison, paper_dataset, datasets[0] if datasets else None))
 
 
-__all__ = ["COMPARED_TABLES", "OUTPUT_COLUMNS", "PAPER_ARCHS", "PAPER_DATASETS", "comparison_markdown",
-           "paper_arch", "paper_comparison", "paper_comparison_job", "paper_training", "run_rows"]
+__all__ = [
+    "COMPARED_TABLES",
+    "OUTPUT_COLUMNS",
+    "PAPER_ARCHS",
+    "PAPER_DATASETS",
+    "comparison_markdown",
+    "paper_arch",
+    "paper_comparison",
+    "paper_comparison_job",
+    "paper_training",
+    "run_rows",
+]

@@ -27,8 +27,10 @@ class Selection:
     @property
     def warning(self) -> str | None:
         if self.n < self.requested:
-            return (f"only {self.available} pool images are correct for all {len(self.models)} models; "
-                    f"tables use N = {self.n} instead of the requested {self.requested} (raise pool_size)")
+            return (
+                f"only {self.available} pool images are correct for all {len(self.models)} models; "
+                f"tables use N = {self.n} instead of the requested {self.requested} (raise pool_size)"
+            )
         return None
 
     def describe(self) -> str:

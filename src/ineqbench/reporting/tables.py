@@ -39,14 +39,23 @@ def hierarchical_bootstrap(groups: list[np.ndarray], n_samples: int, seed: int) 
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
-def summarise(scores: pd.DataFrame, specs: dict[str, ModelSpec], *, value_columns: dict[str, str],
-              n_boot: int, seed: int, by: tuple[str, ...] = ("transform",),
-              interval_for_one_seed: bool = False) -> pd.DataFrame:
+def summarise(
+    scores: pd.DataFrame,
+    specs: dict[str, ModelSpec],
+    *,
+    value_columns: dict[str, str],
+    n_boot: int,
+    seed: int,
+    by: tuple[str, ...] = ("transform",),
+    interval_for_one_seed: bool = False,
+) -> pd.DataFrame:
     """Long summary: one row per (*by, scope, arch, training); `scores` has a `model` column.
     With one seed the interval is left out, unless `interval_for_one_seed` (then it resamples images)."""
     rows = []
-    scores = scores.assign(arch=scores["model"].map(lambda m: specs[m].arch),
-                           train_label=scores["model"].map(lambda m: column_label(specs[m])))
+    scores = scores.assign(
+        arch=scores["model"].map(lambda m: specs[m].arch),
+        train_label=scores["model"].map(lambda m: column_label(specs[m])),
+    )
     for keys, part in scores.groupby([*by, "arch", "train_label"], sort=False):
         *key_values, arch, label = keys
         spec = specs[part["model"].iloc[0]]
@@ -59,14 +68,26 @@ def summarise(scores: pd.DataFrame, specs: dict[str, ModelSpec], *, value_column
             values = np.concatenate(groups)
             with_interval = len(groups) > 1 or interval_for_one_seed
             lo, hi = hierarchical_bootstrap(groups, n_boot, seed) if with_interval else (np.nan, np.nan)
-            rows.append({
-                **dict(zip(by, key_values)), "scope": scope, "arch": arch, "training": label,
-                "norm": "none" if spec.is_standard else spec.norm, "epsilon": spec.epsilon,
-                "epsilon_label": spec.epsilon_label, "n_seeds": len(groups),
-                "n_images": int(len(values) / len(groups)), "n_zero_mass": int(part["zero_mass"].sum()) if "zero_mass" in part else 0,
-                "mean": float(values.mean()), "std": float(values.std(ddof=0)), "ci_low": lo, "ci_high": hi,
-                "models": ",".join(sorted(part["model"].unique())), "_order": training_key(spec),
-            })
+            rows.append(
+                {
+                    **dict(zip(by, key_values)),
+                    "scope": scope,
+                    "arch": arch,
+                    "training": label,
+                    "norm": "none" if spec.is_standard else spec.norm,
+                    "epsilon": spec.epsilon,
+                    "epsilon_label": spec.epsilon_label,
+                    "n_seeds": len(groups),
+                    "n_images": int(len(values) / len(groups)),
+                    "n_zero_mass": int(part["zero_mass"].sum()) if "zero_mass" in part else 0,
+                    "mean": float(values.mean()),
+                    "std": float(values.std(ddof=0)),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "models": ",".join(sorted(part["model"].unique())),
+                    "_order": training_key(spec),
+                }
+            )
     # grouping keys and scopes keep their order of appearance (config order), then arch and training
     ranks = {col: {v: i for i, v in enumerate(dict.fromkeys(scores[col]))} for col in by}
     ranks["scope"] = {name: i for i, name in enumerate(value_columns)}
@@ -94,8 +115,9 @@ def by_training(part: pd.DataFrame, rows: dict[str, str], cell) -> pd.DataFrame:
     index = list(rows)
     first_seen = part[index].drop_duplicates()
     wide = part.pivot_table(index=index, columns="training", values="cell", aggfunc="first", sort=False)
-    wide = wide.reindex(index=pd.MultiIndex.from_frame(first_seen) if len(index) > 1 else first_seen[index[0]],
-                        columns=order)
+    wide = wide.reindex(
+        index=pd.MultiIndex.from_frame(first_seen) if len(index) > 1 else first_seen[index[0]], columns=order
+    )
     wide.columns.name = None
     return wide.reset_index().rename(columns=rows)
 
@@ -110,16 +132,27 @@ def wide_table(summary: pd.DataFrame, transform: str) -> pd.DataFrame:
 def to_markdown(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    body = [
+        "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *body])
 
 
 def to_latex(frame: pd.DataFrame, caption: str, label_columns: int = 2) -> str:
     cols = "l" * label_columns + "c" * (len(frame.columns) - label_columns)
     escape = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("ε", r"$\epsilon$")  # noqa: E731
-    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{escape(caption)}}}", f"\\begin{{tabular}}{{{cols}}}",
-             r"\toprule", " & ".join(escape(c) for c in frame.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join("" if pd.isna(v) else escape(v) for v in row) + r" \\" for row in frame.itertuples(index=False)]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        f"\\caption{{{escape(caption)}}}",
+        f"\\begin{{tabular}}{{{cols}}}",
+        r"\toprule",
+        " & ".join(escape(c) for c in frame.columns) + r" \\",
+        r"\midrule",
+    ]
+    lines += [
+        " & ".join("" if pd.isna(v) else escape(v) for v in row) + r" \\" for row in frame.itertuples(index=False)
+    ]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
@@ -130,8 +163,14 @@ def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
     rows = []
     for model_id, card in cards.items():
         spec = ModelSpec(**card["spec"])
-        row = {"model": model_id, "arch": spec.arch, "training": column_label(spec), "seed": spec.seed,
-               "clean_accuracy": card["clean_accuracy"], "train_seconds": card.get("train_seconds")}
+        row = {
+            "model": model_id,
+            "arch": spec.arch,
+            "training": column_label(spec),
+            "seed": spec.seed,
+            "clean_accuracy": card["clean_accuracy"],
+            "train_seconds": card.get("train_seconds"),
+        }
         row.update({f"pgd_acc@{k}": v for k, v in card["robust_accuracy"].items()})
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -141,13 +180,20 @@ def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
         if spec.is_standard or spec.norm != "linf":  # the cards record l∞ PGD accuracy only
             continue
         label = epsilon_label(spec.epsilon)
-        standards = [c for c in cards.values() if c["spec"]["arch"] == spec.arch and c["spec"]["epsilon"] == 0
-                     and c["spec"]["seed"] == spec.seed]
+        standards = [
+            c
+            for c in cards.values()
+            if c["spec"]["arch"] == spec.arch and c["spec"]["epsilon"] == 0 and c["spec"]["seed"] == spec.seed
+        ]
         for std_card in standards:
             own, base = card["robust_accuracy"].get(label), std_card["robust_accuracy"].get(label)
             if own is None or base is None:
-                warnings.append(f"{model_id}: no PGD accuracy at ε = {label} for the comparison; add it to eval_epsilons")
+                warnings.append(
+                    f"{model_id}: no PGD accuracy at ε = {label} for the comparison; add it to eval_epsilons"
+                )
             elif own <= base:
-                warnings.append(f"{model_id}: PGD accuracy at ε = {label} is {own:.3f}, not above the standard "
-                                f"model's {base:.3f}: possible gradient masking or failed adversarial training")
+                warnings.append(
+                    f"{model_id}: PGD accuracy at ε = {label} is {own:.3f}, not above the standard "
+                    f"model's {base:.3f}: possible gradient masking or failed adversarial training"
+                )
     return frame, warnings

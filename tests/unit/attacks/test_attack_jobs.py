@@ -47,8 +47,13 @@ def tiny(tmp_path_factory):
     save_split(folder / "test.npz", ImageSplit(images, labels.astype(np.int64)))
     pool = pd.DataFrame({"pool_index": np.arange(N_IMAGES), "test_index": np.arange(N_IMAGES), "label": labels})
     write_parquet(folder / "pool.parquet", pool)
-    return {"folder": folder, "a": (a_weights, a_card), "b": (b_weights, b_card),
-            "test": str(folder / "test.npz"), "pool": str(folder / "pool.parquet")}
+    return {
+        "folder": folder,
+        "a": (a_weights, a_card),
+        "b": (b_weights, b_card),
+        "test": str(folder / "test.npz"),
+        "pool": str(folder / "pool.parquet"),
+    }
 
 
 def cheap_method(method_id: str) -> dict:
@@ -60,24 +65,51 @@ def cheap_method(method_id: str) -> dict:
 
 def run_attacks(tiny, method_id: str, model: str = "a") -> dict[str, str]:
     folder, (weights, card) = tiny["folder"], tiny[model]
-    paths = {k: str(folder / f"{k}_{model}_{method_id}.{ext}") for k, ext in
-             (("maps", "npz"), ("noise", "parquet"), ("occlusion", "parquet"))}
+    paths = {
+        k: str(folder / f"{k}_{model}_{method_id}.{ext}")
+        for k, ext in (("maps", "npz"), ("noise", "parquet"), ("occlusion", "parquet"))
+    }
     common = dict(weights_path=weights, card_path=card, test_path=tiny["test"], pool_path=tiny["pool"])
-    attribute_job(**common, method=cheap_method(method_id), seed=0, batch_size=4, internal_batch_size=100,
-                  dtype="float32", out_path=paths["maps"])
+    attribute_job(
+        **common,
+        method=cheap_method(method_id),
+        seed=0,
+        batch_size=4,
+        internal_batch_size=100,
+        dtype="float32",
+        out_path=paths["maps"],
+    )
     noise_attack_job(**common, attributions_path=paths["maps"], settings=NOISE, out_path=paths["noise"])
-    occlusion_attack_job(**common, attributions_path=paths["maps"], settings=OCCLUSION, budgets=BUDGETS,
-                         region_size=4, out_path=paths["occlusion"])
+    occlusion_attack_job(
+        **common,
+        attributions_path=paths["maps"],
+        settings=OCCLUSION,
+        budgets=BUDGETS,
+        region_size=4,
+        out_path=paths["occlusion"],
+    )
     return paths
 
 
 def run_transfer(tiny, paths: dict[str, str], target: str, noise_budget) -> pd.DataFrame:
     """Model a's attacked images (from `paths`) classified by `target`."""
     out = str(tiny["folder"] / f"transfer_a{target}.parquet")
-    transfer_job(source_weights=tiny["a"][0], source_card=tiny["a"][1], source_attributions=paths["maps"],
-                 source_noise=paths["noise"], source_occlusion=paths["occlusion"], target_weights=tiny[target][0],
-                 target_card=tiny[target][1], test_path=tiny["test"], pool_path=tiny["pool"], noise_settings=NOISE,
-                 noise_budget=noise_budget, occlusion_settings=OCCLUSION, region_size=4, out_path=out)
+    transfer_job(
+        source_weights=tiny["a"][0],
+        source_card=tiny["a"][1],
+        source_attributions=paths["maps"],
+        source_noise=paths["noise"],
+        source_occlusion=paths["occlusion"],
+        target_weights=tiny[target][0],
+        target_card=tiny[target][1],
+        test_path=tiny["test"],
+        pool_path=tiny["pool"],
+        noise_settings=NOISE,
+        noise_budget=noise_budget,
+        occlusion_settings=OCCLUSION,
+        region_size=4,
+        out_path=out,
+    )
     return pd.read_parquet(out)
 
 
@@ -134,15 +166,39 @@ def test_a_model_with_no_correct_image_writes_empty_tables(tiny, tmp_path):
     weights, card = tiny["a"]
     common = dict(weights_path=weights, card_path=card, test_path=str(wrong), pool_path=tiny["pool"])
     maps = str(tmp_path / "maps.npz")
-    attribute_job(**common, method=cheap_method("ixg"), seed=0, batch_size=4, internal_batch_size=100,
-                  dtype="float32", out_path=maps)
+    attribute_job(
+        **common,
+        method=cheap_method("ixg"),
+        seed=0,
+        batch_size=4,
+        internal_batch_size=100,
+        dtype="float32",
+        out_path=maps,
+    )
     noise_attack_job(**common, attributions_path=maps, settings=NOISE, out_path=str(tmp_path / "noise.parquet"))
-    occlusion_attack_job(**common, attributions_path=maps, settings=OCCLUSION, budgets=BUDGETS, region_size=4,
-                         out_path=str(tmp_path / "occlusion.parquet"))
-    transfer_job(source_weights=weights, source_card=card, source_attributions=maps,
-                 source_noise=str(tmp_path / "noise.parquet"), source_occlusion=str(tmp_path / "occlusion.parquet"),
-                 target_weights=tiny["b"][0], target_card=tiny["b"][1], test_path=str(wrong), pool_path=tiny["pool"],
-                 noise_settings=NOISE, noise_budget=3, occlusion_settings=OCCLUSION, region_size=4,
-                 out_path=str(tmp_path / "transfer.parquet"))
+    occlusion_attack_job(
+        **common,
+        attributions_path=maps,
+        settings=OCCLUSION,
+        budgets=BUDGETS,
+        region_size=4,
+        out_path=str(tmp_path / "occlusion.parquet"),
+    )
+    transfer_job(
+        source_weights=weights,
+        source_card=card,
+        source_attributions=maps,
+        source_noise=str(tmp_path / "noise.parquet"),
+        source_occlusion=str(tmp_path / "occlusion.parquet"),
+        target_weights=tiny["b"][0],
+        target_card=tiny["b"][1],
+        test_path=str(wrong),
+        pool_path=tiny["pool"],
+        noise_settings=NOISE,
+        noise_budget=3,
+        occlusion_settings=OCCLUSION,
+        region_size=4,
+        out_path=str(tmp_path / "transfer.parquet"),
+    )
     for name in ("noise", "occlusion", "transfer"):
         assert pd.read_parquet(tmp_path / f"{name}.parquet").empty

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from ineqbench.attacks.noise import (NOISE_DISTRIBUTIONS, NOISE_TYPES, NoiseSettings, apply_noise, budget_count,
-                                     noise_seed, parse_budget, plan_noise)
+from ineqbench.attacks.noise import (
+    NOISE_DISTRIBUTIONS,
+    NOISE_TYPES,
+    NoiseSettings,
+    apply_noise,
+    budget_count,
+    noise_seed,
+    parse_budget,
+    plan_noise,
+)
 from ineqbench.attacks.ranking import RANKINGS, descending_ranks
 
 MEAN = torch.tensor([0.4, 0.5, 0.6]).view(1, 3, 1, 1)
@@ -27,8 +35,9 @@ def settings(**kw) -> NoiseSettings:
 # ------------------------------------------------------------------ budgets
 
 
-@pytest.mark.parametrize("value, expected", [(500, 500), ("5000/150528", 5000 / 150528), (0.25, 0.25), ("1/4", 0.25),
-                                             (1, 1), ("1", 1.0)])
+@pytest.mark.parametrize(
+    "value, expected", [(500, 500), ("5000/150528", 5000 / 150528), (0.25, 0.25), ("1/4", 0.25), (1, 1), ("1", 1.0)]
+)
 def test_parse_budget_counts_and_fractions(value, expected):
     assert parse_budget(value) == pytest.approx(expected)
 
@@ -41,7 +50,13 @@ def test_parse_budget_rejects_bad_values_with_the_value_in_the_message(value):
 
 def test_budget_count_scales_the_papers_thresholds_to_the_image():
     assert budget_count("5000/150528", 3 * 224 * 224) == 5000
-    assert [budget_count(f"{k}/150528", 3 * 32 * 32) for k in (500, 1000, 5000, 10000, 20000)] == [10, 20, 102, 204, 408]
+    assert [budget_count(f"{k}/150528", 3 * 32 * 32) for k in (500, 1000, 5000, 10000, 20000)] == [
+        10,
+        20,
+        102,
+        204,
+        408,
+    ]
     assert budget_count("1/150528", 48) == 1  # at least one element
     with pytest.raises(ValueError, match="has 48"):
         budget_count(100, 48)

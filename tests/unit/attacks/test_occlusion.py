@@ -5,9 +5,19 @@ import pytest
 import torch
 from torch import nn
 
-from ineqbench.attacks.occlusion import (CENTRES, COLOURS, LOOP_ORDERS, OcclusionSettings, centres_of, coverage,
-                                         occlude, occlusion_mask, rebuild_occluded, search_batched,
-                                         search_sequential)
+from ineqbench.attacks.occlusion import (
+    CENTRES,
+    COLOURS,
+    LOOP_ORDERS,
+    OcclusionSettings,
+    centres_of,
+    coverage,
+    occlude,
+    occlusion_mask,
+    rebuild_occluded,
+    search_batched,
+    search_sequential,
+)
 
 MEAN = torch.tensor([0.4, 0.5, 0.6]).view(1, 3, 1, 1)
 STD = torch.tensor([0.2, 0.25, 0.3]).view(1, 3, 1, 1)
@@ -122,8 +132,9 @@ def test_search_without_success_stops_at_the_last_candidate():
 
 def tiny_cnn(seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
-                         nn.Linear(6 * 4 * 4, 5)).eval()
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6 * 4 * 4, 5)
+    ).eval()
 
 
 @pytest.mark.parametrize("loop", sorted(LOOP_ORDERS))
@@ -148,7 +159,8 @@ def test_batched_search_makes_the_sequential_decisions_image_by_image(loop, cent
         tolerated = differ & (seq.min_margin < 1e-5)
         assert torch.equal(differ, tolerated), (
             f"{colour}: images {differ.nonzero().flatten().tolist()} differ between the batched and the sequential "
-            "search although every top-2 margin they met was >= 1e-5")
+            "search although every top-2 margin they met was >= 1e-5"
+        )
         if tolerated.any():
             print(f"{colour}: images {tolerated.nonzero().flatten().tolist()} differ, all with a margin below 1e-5")
         assert 0 < seq.success.sum() < len(x)  # the case is not trivial: some images are fooled, some hold

@@ -161,11 +161,13 @@ def test_random_starts_lie_in_the_ball():
 
 def test_projections():
     delta = torch.tensor([[[[3.0, -4.0]]], [[[0.3, 0.4]]]])
-    torch.testing.assert_close(THREAT_NORMS.get("linf").project(delta, 1.0),
-                               torch.tensor([[[[1.0, -1.0]]], [[[0.3, 0.4]]]]))
+    torch.testing.assert_close(
+        THREAT_NORMS.get("linf").project(delta, 1.0), torch.tensor([[[[1.0, -1.0]]], [[[0.3, 0.4]]]])
+    )
     # l2: the first (norm 5) is scaled to norm 1, the second (norm 0.5) is left alone
-    torch.testing.assert_close(THREAT_NORMS.get("l2").project(delta, 1.0),
-                               torch.tensor([[[[0.6, -0.8]]], [[[0.3, 0.4]]]]))
+    torch.testing.assert_close(
+        THREAT_NORMS.get("l2").project(delta, 1.0), torch.tensor([[[[0.6, -0.8]]], [[[0.3, 0.4]]]])
+    )
 
 
 @pytest.mark.parametrize("norm,eps", [("linf", 0.05), ("l2", 0.5)])

@@ -20,14 +20,18 @@ def reference(dtype=np.float32) -> np.ndarray:
 
 
 def small_arrays() -> dict[str, np.ndarray]:
-    return {"pool_index": np.arange(N) * 7, "labels": np.arange(N) % 4,
-            "convergence_delta": np.linspace(-1, 1, N).astype(np.float32)}
+    return {
+        "pool_index": np.arange(N) * 7,
+        "labels": np.arange(N) % 4,
+        "convergence_delta": np.linspace(-1, 1, N).astype(np.float32),
+    }
 
 
 def write(path, maps: np.ndarray, batches=(3, 7, 1, 12), shard_images: int = SHARD) -> None:
     """`maps` appended in uneven batches that cross the shard boundaries."""
-    with AttributionWriter(path, n_images=len(maps), shape=maps.shape[1:], dtype=maps.dtype,
-                           shard_images=shard_images, meta=META) as writer:
+    with AttributionWriter(
+        path, n_images=len(maps), shape=maps.shape[1:], dtype=maps.dtype, shard_images=shard_images, meta=META
+    ) as writer:
         start = 0
         for size in batches:
             writer.append(maps[start : start + size].astype(np.float32))
@@ -51,9 +55,28 @@ def test_round_trip_over_uneven_shards_with_every_index_form(tmp_path, dtype):
     assert set(arrays) == set(small_arrays())
     rng = np.random.default_rng(1)
     mask = rng.random(N) < 0.4
-    keys = [0, 4, 5, 22, -1, -23, np.int64(9), slice(None), slice(3, 17), slice(4, 6), slice(None, None, -3),
-            slice(20, 2, -2), slice(30, 40), mask, np.zeros(N, bool), [22, 0, 5, 5, 11], np.array([-1, 3, 10, 4]),
-            np.array([], dtype=np.int64), [], rng.permutation(N)]
+    keys = [
+        0,
+        4,
+        5,
+        22,
+        -1,
+        -23,
+        np.int64(9),
+        slice(None),
+        slice(3, 17),
+        slice(4, 6),
+        slice(None, None, -3),
+        slice(20, 2, -2),
+        slice(30, 40),
+        mask,
+        np.zeros(N, bool),
+        [22, 0, 5, 5, 11],
+        np.array([-1, 3, 10, 4]),
+        np.array([], dtype=np.int64),
+        [],
+        rng.permutation(N),
+    ]
     for key in keys:
         got = maps[key]
         assert got.dtype == np.float32 and isinstance(got, np.ndarray) and not isinstance(got, np.memmap)
@@ -98,8 +121,7 @@ def test_file_is_a_plain_stored_npz_with_the_documented_members(tmp_path):
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
     shards = [f"attributions_{start:07d}.npy" for start in (0, 5, 10, 15, 20)]
-    assert [i.filename for i in infos] == [*shards, "pool_index.npy", "labels.npy", "convergence_delta.npy",
-                                           "meta.npy"]
+    assert [i.filename for i in infos] == [*shards, "pool_index.npy", "labels.npy", "convergence_delta.npy", "meta.npy"]
     assert all(i.compress_type == zipfile.ZIP_STORED for i in infos)
     with np.load(path, allow_pickle=False) as f:
         assert f.files == [s[:-4] for s in shards] + ["pool_index", "labels", "convergence_delta", "meta"]
@@ -208,8 +230,12 @@ def tiny_model_files(tmp_path_factory):
     save_split(folder / "test.npz", ImageSplit(images, rng.integers(0, 3, 12).astype(np.int64), masks))
     order = rng.permutation(12)[:10]
     write_parquet(folder / "pool.parquet", pd.DataFrame({"pool_index": np.arange(10), "test_index": order}))
-    return {"weights_path": weights, "card_path": card, "test_path": str(folder / "test.npz"),
-            "pool_path": str(folder / "pool.parquet")}
+    return {
+        "weights_path": weights,
+        "card_path": card,
+        "test_path": str(folder / "test.npz"),
+        "pool_path": str(folder / "pool.parquet"),
+    }
 
 
 def test_attribute_job_streams_shards_equal_to_the_in_memory_maps(tiny_model_files, tmp_path):
@@ -220,19 +246,37 @@ def test_attribute_job_streams_shards_equal_to_the_in_memory_maps(tiny_model_fil
     from ineqbench.data.prepare import load_pool_images
     from ineqbench.models.checkpoint import load_model
 
-    method = {"id": "ig", "kind": "integrated_gradients",
-              "params": {"n_steps": 4, "method": "riemann_right", "baseline": "gaussian",
-                         "baseline_sigma_normalised": 1.0}}
+    method = {
+        "id": "ig",
+        "kind": "integrated_gradients",
+        "params": {"n_steps": 4, "method": "riemann_right", "baseline": "gaussian", "baseline_sigma_normalised": 1.0},
+    }
     path = tmp_path / "ig.npz"
-    attribute_job(**tiny_model_files, method=method, seed=2, batch_size=4, internal_batch_size=100,
-                  dtype="float16", out_path=str(path), shard_images=3)
+    attribute_job(
+        **tiny_model_files,
+        method=method,
+        seed=2,
+        batch_size=4,
+        internal_batch_size=100,
+        dtype="float16",
+        out_path=str(path),
+        shard_images=3,
+    )
     maps, arrays, meta = load_attributions(path)
     assert [len(s) for s in maps.shards] == [3, 3, 3, 1] and maps.dtype == np.float16
     assert meta["settings"]["dtype"] == "float16" and meta["seed"] == 2
     model = load_model(tiny_model_files["weights_path"], tiny_model_files["card_path"], torch.device("cpu"))
     pool, split = load_pool_images(tiny_model_files["test_path"], tiny_model_files["pool_path"])
-    expected, deltas = compute_attributions(model, split.images, split.labels, MethodSpec(**method), seed=2,
-                                            batch_size=4, internal_batch_size=100, device=torch.device("cpu"))
+    expected, deltas = compute_attributions(
+        model,
+        split.images,
+        split.labels,
+        MethodSpec(**method),
+        seed=2,
+        batch_size=4,
+        internal_batch_size=100,
+        device=torch.device("cpu"),
+    )
     np.testing.assert_array_equal(maps.to_array(), expected.astype(np.float16).astype(np.float32))
     np.testing.assert_array_equal(arrays["convergence_delta"], deltas)
     np.testing.assert_array_equal(arrays["pool_index"], pool["pool_index"].to_numpy())
@@ -248,16 +292,24 @@ def test_scores_from_the_lazy_maps_equal_those_of_the_array(tiny_model_files, tm
     _, split = load_pool_images(tiny_model_files["test_path"], tiny_model_files["pool_path"])
     stored = np.random.default_rng(3).normal(size=(10, 3, 16, 16)).astype(np.float32)
     path = tmp_path / "maps.npz"
-    with AttributionWriter(path, n_images=10, shape=stored.shape[1:], dtype=np.float32, shard_images=4,
-                           meta={"settings": {}, "seed": 0}) as writer:
+    with AttributionWriter(
+        path, n_images=10, shape=stored.shape[1:], dtype=np.float32, shard_images=4, meta={"settings": {}, "seed": 0}
+    ) as writer:
         writer.append(stored)
         writer.add(pool_index=np.arange(10), labels=split.labels, convergence_delta=np.zeros(10, np.float32))
     maps = load_attributions(path)[0]
     for batch_size in (3, 256):
-        pd.testing.assert_frame_equal(score_maps(maps, split.masks, ["abs", "relu"], 4, batch_size=batch_size),
-                                      score_maps(stored, split.masks, ["abs", "relu"], 4, batch_size=batch_size))
-    score_inequality_job(attributions_path=str(path), transforms=["abs"], region_size=4,
-                         out_path=str(tmp_path / "scores.parquet"), test_path=tiny_model_files["test_path"],
-                         pool_path=tiny_model_files["pool_path"])
+        pd.testing.assert_frame_equal(
+            score_maps(maps, split.masks, ["abs", "relu"], 4, batch_size=batch_size),
+            score_maps(stored, split.masks, ["abs", "relu"], 4, batch_size=batch_size),
+        )
+    score_inequality_job(
+        attributions_path=str(path),
+        transforms=["abs"],
+        region_size=4,
+        out_path=str(tmp_path / "scores.parquet"),
+        test_path=tiny_model_files["test_path"],
+        pool_path=tiny_model_files["pool_path"],
+    )
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     assert scores["pool_index"].tolist() == list(range(10)) and scores["mass_in_mask"].notna().all()

@@ -39,8 +39,9 @@ def images(n: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def attribute(model, imgs, labels, spec, *, seed=0, batch_size=2, internal_batch_size=1000):
-    return compute_attributions(model, imgs, labels, spec, seed=seed, batch_size=batch_size,
-                                internal_batch_size=internal_batch_size, device=CPU)
+    return compute_attributions(
+        model, imgs, labels, spec, seed=seed, batch_size=batch_size, internal_batch_size=internal_batch_size, device=CPU
+    )
 
 
 def logit_gap(model, x: torch.Tensor, baseline: torch.Tensor, labels: np.ndarray) -> np.ndarray:
@@ -74,8 +75,12 @@ def test_ig_recorded_delta_is_sum_minus_logit_gap_for_the_zero_baseline_preset()
     model = smooth_model()
     imgs, labels = images()
     spec = resolve_methods(["ig_zero"], {})["ig_zero"]
-    assert spec.params == {"n_steps": 20, "method": "riemann_right", "baseline": "zero",
-                           "baseline_sigma_normalised": 1.0}
+    assert spec.params == {
+        "n_steps": 20,
+        "method": "riemann_right",
+        "baseline": "zero",
+        "baseline_sigma_normalised": 1.0,
+    }
     attr, delta = attribute(model, imgs, labels, spec)
     assert delta.dtype == np.float32 and delta.shape == (3,)
     x = pixels(imgs)
@@ -110,7 +115,8 @@ def test_ig_pixel_space_equals_backbone_ig_in_normalised_space():
     for baseline in (torch.zeros_like(x), torch.rand(x.shape, generator=gen)):
         pixel_attr = IntegratedGradients(model).attribute(x, baselines=baseline, target=target, n_steps=30)
         z_attr = IntegratedGradients(model.backbone).attribute(
-            (x - mean) / std, baselines=(baseline - mean) / std, target=target, n_steps=30)
+            (x - mean) / std, baselines=(baseline - mean) / std, target=target, n_steps=30
+        )
         torch.testing.assert_close(pixel_attr, z_attr, rtol=0, atol=1e-5)
         assert pixel_attr.abs().max() > 1e-3
 
@@ -194,8 +200,17 @@ def cheap_spec(method_id: str) -> MethodSpec:
 
 def test_presets_cover_every_kind():
     assert {kind for kind, _ in METHOD_PRESETS.values()} == set(METHOD_KINDS.names())
-    assert set(METHOD_PRESETS) == {"ig", "ig_zero", "ig_code", "ixg", "gradient", "smoothgrad",
-                                   "smoothgrad_sq_ig", "gradshap", "gradshap_code"}
+    assert set(METHOD_PRESETS) == {
+        "ig",
+        "ig_zero",
+        "ig_code",
+        "ixg",
+        "gradient",
+        "smoothgrad",
+        "smoothgrad_sq_ig",
+        "gradshap",
+        "gradshap_code",
+    }
 
 
 @pytest.mark.parametrize("method_id", sorted(METHOD_PRESETS))
@@ -203,8 +218,7 @@ def test_every_preset_gives_finite_float32_maps_of_input_shape(method_id):
     model = smooth_model()
     imgs, labels = images(3)
     # internal_batch_size 2 also exercises captum's internal batching
-    attr, delta = attribute(model, imgs, labels, cheap_spec(method_id), seed=11, batch_size=2,
-                            internal_batch_size=2)
+    attr, delta = attribute(model, imgs, labels, cheap_spec(method_id), seed=11, batch_size=2, internal_batch_size=2)
     assert attr.dtype == np.float32 and attr.shape == imgs.shape
     assert np.isfinite(attr).all()
     assert np.abs(attr).max() > 0  # not a dummy map
@@ -246,11 +260,19 @@ def test_stochastic_presets_change_with_the_seed(method_id):
 def test_untouched_preset_params(method_id):
     spec = resolve_methods([method_id], {})[method_id]
     if method_id == "ig":
-        assert spec.params == {"n_steps": 20, "method": "riemann_right", "baseline": "gaussian",
-                               "baseline_sigma_normalised": 1.0}
+        assert spec.params == {
+            "n_steps": 20,
+            "method": "riemann_right",
+            "baseline": "gaussian",
+            "baseline_sigma_normalised": 1.0,
+        }
     else:
-        assert spec.params == {"n_samples": 20, "stdevs_normalised": 0.0, "baseline": "zero",
-                               "baseline_sigma_normalised": 1.0}
+        assert spec.params == {
+            "n_samples": 20,
+            "stdevs_normalised": 0.0,
+            "baseline": "zero",
+            "baseline_sigma_normalised": 1.0,
+        }
     model = smooth_model()
     imgs, labels = images(3)
     attr, _ = attribute(model, imgs, labels, spec, seed=0, batch_size=2)
@@ -277,8 +299,9 @@ def test_gradshap_code_zero_and_input_baseline_on_a_linear_model():
     labels = np.array([1, 3])
     spec = cheap_spec("gradshap_code")
     np.random.seed(0)
-    attr, _ = attribute(lin, imgs, labels, method_spec("gc", "gradient_shap",
-                                                        {**spec.params, "stdevs_normalised": 0.0}))
+    attr, _ = attribute(
+        lin, imgs, labels, method_spec("gc", "gradient_shap", {**spec.params, "stdevs_normalised": 0.0})
+    )
     weight = lin.backbone[1].weight.detach().double().numpy().reshape(5, 3, 8, 8)
     std = np.asarray(STD, np.float64).reshape(1, 3, 1, 1)
     full = imgs / 255.0 * weight[labels] / std
@@ -295,8 +318,11 @@ def test_gradshap_code_zero_and_input_baseline_on_a_linear_model():
 def test_resolve_presets_fill_defaults():
     specs = resolve_methods(["ig_code", "smoothgrad"], {})
     assert list(specs) == ["ig_code", "smoothgrad"]
-    assert specs["ig_code"] == MethodSpec("ig_code", "integrated_gradients", {
-        "n_steps": 50, "method": "gausslegendre", "baseline": "mean", "baseline_sigma_normalised": 1.0})
+    assert specs["ig_code"] == MethodSpec(
+        "ig_code",
+        "integrated_gradients",
+        {"n_steps": 50, "method": "gausslegendre", "baseline": "mean", "baseline_sigma_normalised": 1.0},
+    )
     assert specs["smoothgrad"].params == {"nt_samples": 20, "sigma": 0.15, "nt_samples_batch_size": 20}
     assert specs["ig_code"].as_dict()["kind"] == "integrated_gradients"
     assert not resolve_methods(["ixg"], {})["ixg"].stochastic
@@ -323,12 +349,17 @@ def test_custom_id_shadowing_a_preset_raises():
 
 
 def test_custom_id_resolves_with_defaults_filled():
-    custom = {"my_ig": {"kind": "integrated_gradients", "n_steps": 7, "baseline": "mean"},
-              "my_sg": {"kind": "smoothgrad", "sigma": 0.3}}
+    custom = {
+        "my_ig": {"kind": "integrated_gradients", "n_steps": 7, "baseline": "mean"},
+        "my_sg": {"kind": "smoothgrad", "sigma": 0.3},
+    }
     specs = resolve_methods(["my_sg", "ig_zero", "my_ig"], custom)
     assert list(specs) == ["my_sg", "ig_zero", "my_ig"]
-    assert specs["my_ig"] == MethodSpec("my_ig", "integrated_gradients", {
-        "n_steps": 7, "method": "riemann_right", "baseline": "mean", "baseline_sigma_normalised": 1.0})
+    assert specs["my_ig"] == MethodSpec(
+        "my_ig",
+        "integrated_gradients",
+        {"n_steps": 7, "method": "riemann_right", "baseline": "mean", "baseline_sigma_normalised": 1.0},
+    )
     assert specs["my_sg"].params == {"nt_samples": 20, "sigma": 0.3, "nt_samples_batch_size": 20}
 
 
@@ -353,8 +384,11 @@ def test_gradient_shap_alone_accepts_the_released_codes_zero_and_input_baseline(
 
 
 def sq_ig_spec(sigma: float, nt_samples: int) -> MethodSpec:
-    return method_spec("sq", "smoothgrad_sq_ig", {"sigma_normalised": sigma, "nt_samples": nt_samples,
-                                                  "nt_samples_batch_size": nt_samples, "n_steps": 4})
+    return method_spec(
+        "sq",
+        "smoothgrad_sq_ig",
+        {"sigma_normalised": sigma, "nt_samples": nt_samples, "nt_samples_batch_size": nt_samples, "n_steps": 4},
+    )
 
 
 def test_smoothgrad_sq_ig_without_noise_is_the_square_of_ig_from_the_mean_on_a_linear_model():

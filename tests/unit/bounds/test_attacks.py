@@ -24,9 +24,12 @@ RANDOM_START = {"pgd_cross_entropy", "pgd_attribution_l2distance", "pgd_attribut
 def tiny_net(activation: type[nn.Module] = nn.Softplus, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     backbone = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), activation(),
-        nn.Conv2d(4, 4, 3, stride=2, padding=1), activation(),
-        nn.Flatten(), nn.Linear(4 * 4 * 4, 3),
+        nn.Conv2d(3, 4, 3, padding=1),
+        activation(),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1),
+        activation(),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 3),
     )
     return NormalizedClassifier(backbone, mean=[0.5] * 3, std=[0.25] * 3).double().eval()
 
@@ -84,8 +87,20 @@ def test_label_constraint_on_real_network():
     target = int(real(x[None]).argmax())
     smooth = softplus_surrogate(real, beta=2.0).model
     A, real_A = attribution_map("gradient", smooth, target), attribution_map("gradient", real, target)
-    result = run_attack("pgd_cross_entropy", A, real, x, target, norm="linf", epsilon=0.5, steps=8, step_size=0.1,
-                        loss_model=smooth, record_points=True, real_attribution_fn=real_A)
+    result = run_attack(
+        "pgd_cross_entropy",
+        A,
+        real,
+        x,
+        target,
+        norm="linf",
+        epsilon=0.5,
+        steps=8,
+        step_size=0.1,
+        loss_model=smooth,
+        record_points=True,
+        real_attribution_fn=real_A,
+    )
     t = result.trace
     assert not all(t.label_kept), "premise: the attack must flip the label somewhere"
     assert max(t.euclidean) > result.best_euclidean  # the unconstrained best is a label-flipping iterate
@@ -94,8 +109,9 @@ def test_label_constraint_on_real_network():
     assert result.real_best_euclidean == max(t.real_euclidean[i] for i in counted)
 
     # captum sees flipped samples as deviation 0, so its maximum is the counted one
-    mc = run_attack("sensitivity_max", A, real, x, target, norm="linf", epsilon=0.5, steps=20, seed=3,
-                    record_points=True)  # seed 3: a label-flipping sample has the largest deviation
+    mc = run_attack(
+        "sensitivity_max", A, real, x, target, norm="linf", epsilon=0.5, steps=20, seed=3, record_points=True
+    )  # seed 3: a label-flipping sample has the largest deviation
     assert not all(mc.trace.label_kept) and max(mc.trace.euclidean) > mc.best_euclidean
     assert mc.extra["captum_euclidean"] == pytest.approx(mc.best_euclidean, rel=1e-9)
     check_consistent(mc, real, target)
@@ -127,8 +143,9 @@ def quadratic_case():
 def test_quadratic_bound_attained_and_never_exceeded():
     Q, model, x, A = quadratic_case()
     eps, sigma = 0.2, 3.0
-    result = run_attack("pgd_attribution_l2distance", A, model, x, 0, norm="l2", epsilon=eps, steps=15,
-                        step_size=eps)  # steps of ε: close to power iteration on Q^T Q
+    result = run_attack(
+        "pgd_attribution_l2distance", A, model, x, 0, norm="l2", epsilon=eps, steps=15, step_size=eps
+    )  # steps of ε: close to power iteration on Q^T Q
     assert result.best_euclidean >= 0.99 * eps * sigma
     assert max(result.trace.euclidean) <= eps * sigma + 1e-9
     bounds = {"l2": eps * sigma, "linf": linf_radius(eps, sigma, Q.shape[0], float(Q.norm(dim=0).sum()))}
@@ -143,8 +160,10 @@ def test_quadratic_bound_attained_and_never_exceeded():
 @pytest.mark.parametrize("name", BOUND_ATTACKS.names())
 def test_deterministic_under_seed(name):
     A, model, x, target = setup()
-    runs = [run_attack(name, A, model, x, target, norm="l2", epsilon=1.0, steps=2, seed=seed, record_points=True)
-            for seed in (3, 3, 4)]
+    runs = [
+        run_attack(name, A, model, x, target, norm="l2", epsilon=1.0, steps=2, seed=seed, record_points=True)
+        for seed in (3, 3, 4)
+    ]
     assert runs[0].trace.euclidean == runs[1].trace.euclidean and runs[0].trace.cosine == runs[1].trace.cosine
     assert all(torch.equal(p, q) for p, q in zip(runs[0].trace.points, runs[1].trace.points))
     assert torch.equal(runs[0].best_x, runs[1].best_x)
@@ -154,8 +173,7 @@ def test_deterministic_under_seed(name):
 def test_ifia_topk_reports_intersection():
     A, model, x, target = setup("integrated_gradients", {"n_steps": 4})
     k = 8
-    result = run_attack("ifia_topk", A, model, x, target, norm="linf", epsilon=0.1, steps=6, k=k,
-                        record_points=True)
+    result = run_attack("ifia_topk", A, model, x, target, norm="linf", epsilon=0.1, steps=6, k=k, record_points=True)
     inter = result.extra["topk_intersection"]
     assert result.objective_value == inter and 0.0 <= inter < 1.0  # ≤ 1 always; < 1: the attack did something
     assert inter == min(o for o, kept in zip(result.trace.objective, result.trace.label_kept) if kept)
@@ -172,8 +190,13 @@ def test_ifia_topk_reports_intersection():
 
 
 def test_registry_and_errors():
-    assert set(BOUND_ATTACKS.names()) == {"pgd_cross_entropy", "pgd_attribution_l2distance",
-                                          "pgd_attribution_cosine", "ifia_topk", "sensitivity_max"}
+    assert set(BOUND_ATTACKS.names()) == {
+        "pgd_cross_entropy",
+        "pgd_attribution_l2distance",
+        "pgd_attribution_cosine",
+        "ifia_topk",
+        "sensitivity_max",
+    }
     A, model, x, target = setup()
     with pytest.raises(KeyError, match="Did you mean"):
         run_attack("ifia_top", A, model, x, target, norm="l2", epsilon=1.0, steps=1)

@@ -26,9 +26,14 @@ def tiny_net(activation: type[nn.Module], seed: int = 0) -> nn.Module:
     """A small conv net with BatchNorm and pooling, normalisation inside, float64, eval mode."""
     torch.manual_seed(seed)
     backbone = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), activation(),
-        nn.Conv2d(4, 4, 3, stride=2, padding=1), activation(),
-        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 5),
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        activation(),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1),
+        activation(),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16, 5),
     )
     model = NormalizedClassifier(backbone, mean=[0.4, 0.5, 0.6], std=[0.2, 0.25, 0.3]).double().eval()
     with torch.no_grad():  # non-trivial running statistics, so eval-mode BatchNorm is not the identity

@@ -16,8 +16,7 @@ from ineqbench.bounds.job import BoundSettings, bound_attribution, bound_image, 
 from ineqbench.models.wrapper import NormalizedClassifier
 
 SHAPE = (3, 8, 8)
-ATTACKS = ["pgd_cross_entropy", "pgd_attribution_l2distance", "pgd_attribution_cosine", "ifia_topk",
-           "sensitivity_max"]
+ATTACKS = ["pgd_cross_entropy", "pgd_attribution_l2distance", "pgd_attribution_cosine", "ifia_topk", "sensitivity_max"]
 
 
 def net(activation: type[nn.Module] | None, seed: int = 0) -> nn.Module:
@@ -25,21 +24,33 @@ def net(activation: type[nn.Module] | None, seed: int = 0) -> nn.Module:
     if activation is None:  # linear: the gradient attribution is constant
         backbone = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 3))
     else:
-        backbone = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), activation(), nn.Conv2d(4, 4, 3, stride=2, padding=1),
-                                 activation(), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+        backbone = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),
+            activation(),
+            nn.Conv2d(4, 4, 3, stride=2, padding=1),
+            activation(),
+            nn.Flatten(),
+            nn.Linear(4 * 4 * 4, 3),
+        )
     return NormalizedClassifier(backbone, mean=[0.5] * 3, std=[0.25] * 3).eval()
 
 
 def settings(**changes) -> BoundSettings:
-    base = {"n_images": 2, "epsilons": {"l2": [0.5], "linf": [2 / 255, 4 / 255]}, "attack_steps": 3,
-            "practical_samples": 1, "sigma_max": {"method": "lanczos", "max_iters": 40, "tol": 1e-6},
-            "attacks": ATTACKS}
+    base = {
+        "n_images": 2,
+        "epsilons": {"l2": [0.5], "linf": [2 / 255, 4 / 255]},
+        "attack_steps": 3,
+        "practical_samples": 1,
+        "sigma_max": {"method": "lanczos", "max_iters": 40, "tol": 1e-6},
+        "attacks": ATTACKS,
+    }
     return BoundSettings(**{**base, **changes})
 
 
 def method(method_id: str):
-    return resolve_methods([method_id], {"ig8": {"kind": "integrated_gradients", "n_steps": 8,
-                                                 "baseline": "gaussian"}}).get(method_id)
+    return resolve_methods(
+        [method_id], {"ig8": {"kind": "integrated_gradients", "n_steps": 8, "baseline": "gaussian"}}
+    ).get(method_id)
 
 
 def image(seed: int = 3) -> torch.Tensor:
@@ -78,7 +89,8 @@ def test_relu_network_rows_hold_consistent_bounds(method_id):
         assert part["bound_practical"].iloc[0] >= first
         norm_a = part["attribution_norm"].iloc[0]
         assert part["cosine_bound_first_order"].iloc[0] == pytest.approx(
-            math.sqrt(1 - (first / norm_a) ** 2) if first < norm_a else -1.0)
+            math.sqrt(1 - (first / norm_a) ** 2) if first < norm_a else -1.0
+        )
     assert rows["iterations_counted"].le(rows["iterations_total"]).all()
     assert rows["real_deviation"].notna().all()  # measured on the real ReLU network's map
 
@@ -86,16 +98,18 @@ def test_relu_network_rows_hold_consistent_bounds(method_id):
 def test_the_margin_scales_every_euclidean_bound():
     nets = prepare_networks(net(nn.Softplus), beta=10.0)
     plain = pd.DataFrame(bound_image(nets, method("gradient"), image(), 0, settings(attacks=ATTACKS[:1]), 4, 5))
-    wide = pd.DataFrame(bound_image(nets, method("gradient"), image(), 0,
-                                    settings(attacks=ATTACKS[:1], margin=1.5), 4, 5))
+    wide = pd.DataFrame(
+        bound_image(nets, method("gradient"), image(), 0, settings(attacks=ATTACKS[:1], margin=1.5), 4, 5)
+    )
     np.testing.assert_allclose(wide["bound_first_order"], 1.5 * plain["bound_first_order"], rtol=1e-6)
 
 
 def test_the_dense_jacobian_adds_the_column_norm_linf_bound():
     nets = prepare_networks(net(nn.Softplus), beta=10.0)
     x = image()
-    rows = pd.DataFrame(bound_image(nets, method("gradient"), x, 0, settings(dense_jacobian=True, attacks=ATTACKS[:1]),
-                                    4, 5))
+    rows = pd.DataFrame(
+        bound_image(nets, method("gradient"), x, 0, settings(dense_jacobian=True, attacks=ATTACKS[:1]), 4, 5)
+    )
     linf = rows[rows["norm"] == "linf"].iloc[0]
     assert np.isfinite(linf["column_norm_sum"])
     assert linf["sigma_max"] == pytest.approx(linf["sigma_max_dense"], rel=1e-4)  # Lanczos agrees with the SVD
@@ -106,9 +120,19 @@ def test_the_dense_jacobian_adds_the_column_norm_linf_bound():
 def test_images_are_bounded_in_pool_order_and_reproducibly():
     nets = prepare_networks(net(nn.ReLU), beta=10.0)
     images = (np.stack([image(s).numpy() for s in (1, 2)]) * 255).astype(np.uint8)
-    run = lambda: bound_attribution(nets, method("ig8"), images, np.array([0, 2]), np.array([40, 7]),  # noqa: E731
-                                    settings(attacks=["pgd_attribution_l2distance", "sensitivity_max"]), 4,
-                                    torch.device("cpu"))
+
+    def run():
+        return bound_attribution(
+            nets,
+            method("ig8"),
+            images,
+            np.array([0, 2]),
+            np.array([40, 7]),
+            settings(attacks=["pgd_attribution_l2distance", "sensitivity_max"]),
+            4,
+            torch.device("cpu"),
+        )
+
     first, second = run(), run()
     assert list(first["pool_index"].unique()) == [40, 7]
     pd.testing.assert_frame_equal(first, second)  # seeded per image: the gaussian baseline and the attacks

@@ -25,9 +25,12 @@ SHAPE = (3, 8, 8)  # d = 192
 def smooth_net() -> nn.Module:
     torch.manual_seed(0)
     backbone = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.Softplus(beta=2.0),
-        nn.Conv2d(4, 4, 3, stride=2, padding=1), nn.Tanh(),
-        nn.Flatten(), nn.Linear(4 * 4 * 4, 5),
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.Softplus(beta=2.0),
+        nn.Conv2d(4, 4, 3, stride=2, padding=1),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 5),
     )
     return NormalizedClassifier(backbone, mean=[0.5] * 3, std=[0.25] * 3).double().eval()
 

@@ -13,11 +13,18 @@ from ineqbench.bounds.surrogate import softplus_surrogate
 
 def relu_net() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Sequential(nn.Conv2d(6, 6, 3, padding=1), create_act_layer("relu", inplace=True)),  # timm's factory
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 4),
-    ).double().eval()
+    return (
+        nn.Sequential(
+            nn.Conv2d(3, 6, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Sequential(nn.Conv2d(6, 6, 3, padding=1), create_act_layer("relu", inplace=True)),  # timm's factory
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(6, 4),
+        )
+        .double()
+        .eval()
+    )
 
 
 def test_logits_approach_relu_as_beta_grows():
@@ -25,8 +32,10 @@ def test_logits_approach_relu_as_beta_grows():
     x = torch.rand(8, 3, 8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     with torch.no_grad():
         reference = model(x)
-        gaps = [(softplus_surrogate(model, beta).model(x) - reference).abs().max().item()
-                for beta in (1.0, 10.0, 100.0, 1000.0)]
+        gaps = [
+            (softplus_surrogate(model, beta).model(x) - reference).abs().max().item()
+            for beta in (1.0, 10.0, 100.0, 1000.0)
+        ]
     assert all(a > b for a, b in zip(gaps, gaps[1:])), gaps
     assert gaps[-1] < 1e-2 and gaps[0] > 10 * gaps[-1]
 

@@ -17,8 +17,9 @@ from ineqbench.models.wrapper import NormalizedClassifier
 @pytest.fixture(scope="module")
 def vit() -> torch.nn.Module:
     torch.manual_seed(0)
-    backbone = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=4, img_size=32,
-                                 patch_size=8, depth=1)
+    backbone = timm.create_model(
+        "vit_tiny_patch16_224", pretrained=False, num_classes=4, img_size=32, patch_size=8, depth=1
+    )
     return NormalizedClassifier(backbone, mean=[0.5] * 3, std=[0.5] * 3).eval()
 
 

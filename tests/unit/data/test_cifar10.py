@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ineqbench.data import DATASETS, cifar10
-from tests.fixtures_data import CIFAR10_CLASSES, write_cifar10_batches
+from tests.helpers.data import CIFAR10_CLASSES, write_cifar10_batches
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,12 @@ def test_round_trips_pixel_exactly(batches):
     np.testing.assert_array_equal(dataset.test.images, test_raw[b"data"].reshape(-1, 3, 32, 32))
     assert dataset.class_names == CIFAR10_CLASSES
     assert dataset.train.masks is None and dataset.test.masks is None
-    assert dataset.meta == {"source": "cifar10", "root": str(batches),
-                            "mean": [0.4914, 0.4822, 0.4465], "std": [0.2470, 0.2435, 0.2616]}
+    assert dataset.meta == {
+        "source": "cifar10",
+        "root": str(batches),
+        "mean": [0.4914, 0.4822, 0.4465],
+        "std": [0.2470, 0.2435, 0.2616],
+    }
 
 
 def test_root_may_be_the_batches_folder_itself_and_n_limits_take_the_first(batches):
@@ -62,8 +66,10 @@ def test_missing_folder_names_the_path_files_and_remedy(tmp_path):
     message = str(error.value)
     assert str(tmp_path / "cifar-10-batches-py") in message
     assert "data_batch_1" in message and "test_batch" in message and "batches.meta" in message
-    assert ("set download: true on a machine with internet, or copy the python version of CIFAR-10 from "
-            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz there") in message
+    assert (
+        "set download: true on a machine with internet, or copy the python version of CIFAR-10 from "
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz there"
+    ) in message
 
 
 def test_download_is_torchvisions_real_download_from_a_loopback_server(tmp_path, monkeypatch):
@@ -74,7 +80,7 @@ def test_download_is_torchvisions_real_download_from_a_loopback_server(tmp_path,
 
     import torchvision
 
-    from tests.loopback import LoopbackServer
+    from tests.helpers.loopback import LoopbackServer
 
     write_cifar10_batches(tmp_path / "src", n_per_batch=2, seed=1)
     archive = tmp_path / "cifar-10-python.tar.gz"
@@ -133,8 +139,10 @@ def test_prepare_dataset_keeps_train_statistics_and_records_the_meta(batches, tm
     from ineqbench.data.prepare import prepare_dataset
     from ineqbench.io import read_json
 
-    paths = {k: str(tmp_path / f"{k}.{ext}") for k, ext in
-             (("train_path", "npz"), ("test_path", "npz"), ("pool_path", "parquet"), ("info_path", "json"))}
+    paths = {
+        k: str(tmp_path / f"{k}.{ext}")
+        for k, ext in (("train_path", "npz"), ("test_path", "npz"), ("pool_path", "parquet"), ("info_path", "json"))
+    }
     prepare_dataset(builder="cifar10", options={"root": str(batches)}, pool_size=3, seed=0, **paths)
     info = read_json(paths["info_path"])
     train = cifar10.build(root=str(batches)).train.as_float()

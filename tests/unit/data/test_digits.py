@@ -56,5 +56,7 @@ def test_mask_is_the_ink(dataset):
 def test_seed_changes_the_split_not_the_content():
     a, b = digits.build(seed=0), digits.build(seed=1)
     assert not np.array_equal(a.test.labels, b.test.labels)
-    assert np.bincount(np.concatenate([a.train.labels, a.test.labels])).tolist() == \
-        np.bincount(np.concatenate([b.train.labels, b.test.labels])).tolist()
+    assert (
+        np.bincount(np.concatenate([a.train.labels, a.test.labels])).tolist()
+        == np.bincount(np.concatenate([b.train.labels, b.test.labels])).tolist()
+    )

@@ -10,7 +10,7 @@ from PIL import Image
 from ineqbench.data import DATASETS, imagenet_folder
 from ineqbench.data.prepare import load_split, prepare_dataset
 from ineqbench.io import read_json
-from tests.fixtures_data import synthetic_wnids, write_imagenet_folder
+from tests.helpers.data import synthetic_wnids, write_imagenet_folder
 
 WNIDS = synthetic_wnids(1000)
 HELD = [WNIDS[7], WNIDS[3], WNIDS[512]]  # a partial copy: three of the 1000 classes
@@ -20,8 +20,9 @@ IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    return write_imagenet_folder(tmp_path_factory.mktemp("imagenet"), HELD, per_class=3, size=(40, 30),
-                                 seed=0, index_classes=WNIDS)
+    return write_imagenet_folder(
+        tmp_path_factory.mktemp("imagenet"), HELD, per_class=3, size=(40, 30), seed=0, index_classes=WNIDS
+    )
 
 
 def test_labels_come_from_the_index_not_the_folder_order(folder):
@@ -41,9 +42,18 @@ def test_train_split_is_empty_and_meta_is_complete(folder):
     assert dataset.train.images.shape == (0, 3, 32, 32) and len(dataset.train) == 0
     assert dataset.image_shape == (3, 32, 32)
     assert dataset.meta == {
-        "source": "imagenet_folder", "root": str(val), "class_index": str(index), "n_files_found": 9,
-        "subset": None, "subset_seed": 0, "resize": 36, "crop": 32, "interpolation": "bilinear",
-        "timm_data_config": None, "mean": pytest.approx(IMAGENET_MEAN), "std": pytest.approx(IMAGENET_STD),
+        "source": "imagenet_folder",
+        "root": str(val),
+        "class_index": str(index),
+        "n_files_found": 9,
+        "subset": None,
+        "subset_seed": 0,
+        "resize": 36,
+        "crop": 32,
+        "interpolation": "bilinear",
+        "timm_data_config": None,
+        "mean": pytest.approx(IMAGENET_MEAN),
+        "std": pytest.approx(IMAGENET_STD),
     }
 
 
@@ -51,8 +61,9 @@ def test_paper_geometry_equals_torchvision_resize_256_center_crop_224(tmp_path):
     from torchvision import transforms
     from torchvision.transforms import v2
 
-    val, index = write_imagenet_folder(tmp_path, [WNIDS[0]], per_class=1, size=(300, 400), seed=1,
-                                       index_classes=WNIDS[:5])
+    val, index = write_imagenet_folder(
+        tmp_path, [WNIDS[0]], per_class=1, size=(300, 400), seed=1, index_classes=WNIDS[:5]
+    )
     dataset = imagenet_folder.build(root=str(val), class_index=str(index))  # defaults: 256 -> 224 bilinear
     (path,) = (val / WNIDS[0]).iterdir()
     pil = Image.open(path).convert("RGB")
@@ -76,7 +87,8 @@ def test_bicubic_is_selectable_and_unknown_interpolation_fails(folder):
 def test_subset_is_seeded_deterministic_and_nested(folder):
     val, index = folder
     build = lambda n, seed: imagenet_folder.build(  # noqa: E731
-        root=str(val), class_index=str(index), subset=n, subset_seed=seed, **SMALL)
+        root=str(val), class_index=str(index), subset=n, subset_seed=seed, **SMALL
+    )
     full = imagenet_folder.build(root=str(val), class_index=str(index), **SMALL)
     a, b, other = build(4, 0), build(4, 0), build(4, 1)
     np.testing.assert_array_equal(a.test.images, b.test.images)
@@ -104,8 +116,9 @@ def test_timm_data_config_comes_from_the_pretrained_cfg(folder, monkeypatch):
     assert (inception.image_size, inception.resize) == (299, 341) and inception.mean == [0.5, 0.5, 0.5]
 
     val, index = folder
-    dataset = imagenet_folder.build(root=str(val), class_index=str(index), timm_data_config="resnet50.a1_in1k",
-                                    subset=1)
+    dataset = imagenet_folder.build(
+        root=str(val), class_index=str(index), timm_data_config="resnet50.a1_in1k", subset=1
+    )
     assert dataset.test.images.shape == (1, 3, 224, 224)
     assert dataset.meta["resize"] == 235 and dataset.meta["interpolation"] == "bicubic"
     assert dataset.meta["timm_data_config"] == "resnet50.a1_in1k"
@@ -134,8 +147,7 @@ def test_builder_image_size_from_options():
 
 
 def test_unknown_wnid_names_the_folder(tmp_path):
-    val, index = write_imagenet_folder(tmp_path, [WNIDS[1], "n99999999"], per_class=1, seed=0,
-                                       index_classes=WNIDS[:10])
+    val, index = write_imagenet_folder(tmp_path, [WNIDS[1], "n99999999"], per_class=1, seed=0, index_classes=WNIDS[:10])
     with pytest.raises(ValueError, match=r"n99999999.*not a wnid of the class index"):
         imagenet_folder.build(root=str(val), class_index=str(index), **SMALL)
 
@@ -159,10 +171,17 @@ def test_missing_root_index_or_images(tmp_path):
 
 def test_prepare_dataset_uses_the_imagenet_normalisation(folder, tmp_path):
     val, index = folder
-    paths = {k: str(tmp_path / f"{k}.{ext}") for k, ext in
-             (("train_path", "npz"), ("test_path", "npz"), ("pool_path", "parquet"), ("info_path", "json"))}
-    prepare_dataset(builder="imagenet_folder", options={"root": str(val), "class_index": str(index), **SMALL},
-                    pool_size=5, seed=0, **paths)
+    paths = {
+        k: str(tmp_path / f"{k}.{ext}")
+        for k, ext in (("train_path", "npz"), ("test_path", "npz"), ("pool_path", "parquet"), ("info_path", "json"))
+    }
+    prepare_dataset(
+        builder="imagenet_folder",
+        options={"root": str(val), "class_index": str(index), **SMALL},
+        pool_size=5,
+        seed=0,
+        **paths,
+    )
     info = read_json(paths["info_path"])
     assert info["train_pixel_mean"] == pytest.approx(IMAGENET_MEAN)
     assert info["train_pixel_std"] == pytest.approx(IMAGENET_STD)

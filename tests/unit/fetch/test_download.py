@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ineqbench.fetch.download import DownloadError, OfflineError, download, looks_like_html, offline_mode
-from tests.loopback import HTML_PAGE, LoopbackServer
+from tests.helpers.loopback import HTML_PAGE, LoopbackServer
 
 DATA = bytes(range(256)) * 40  # 10 240 bytes, every byte value, so a spliced resume would show
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -180,16 +180,19 @@ def test_offline_mode_values(monkeypatch, value, expected):
     assert offline_mode() is expected
 
 
-@pytest.mark.parametrize("head, expected", [
-    (b"<!DOCTYPE html><html>", True),
-    (b"\xef\xbb\xbf \n\t<HTML lang='en'>", True),
-    (b"<head><title>x</title>", True),
-    (b"<body>", True),
-    (b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN">\n<html>', True),
-    (b'<?xml version="1.0"?><config/>', False),
-    (b"PK\x03\x04 a zip with <html> inside", False),
-    (DATA[:512], False),
-])
+@pytest.mark.parametrize(
+    "head, expected",
+    [
+        (b"<!DOCTYPE html><html>", True),
+        (b"\xef\xbb\xbf \n\t<HTML lang='en'>", True),
+        (b"<head><title>x</title>", True),
+        (b"<body>", True),
+        (b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN">\n<html>', True),
+        (b'<?xml version="1.0"?><config/>', False),
+        (b"PK\x03\x04 a zip with <html> inside", False),
+        (DATA[:512], False),
+    ],
+)
 def test_looks_like_html(tmp_path, head, expected):
     path = tmp_path / "f"
     path.write_bytes(head)
@@ -202,7 +205,9 @@ def test_loopback_head_and_tree(server, tmp_path):
     (tmp_path / "config.json").write_bytes(b"{}")
     (tmp_path / "sub" / "weights.bin").write_bytes(DATA)
     assert server.add_tree("org/repo/resolve/main", tmp_path) == [
-        "org/repo/resolve/main/config.json", "org/repo/resolve/main/sub/weights.bin"]
+        "org/repo/resolve/main/config.json",
+        "org/repo/resolve/main/sub/weights.bin",
+    ]
     request = urllib.request.Request(server.url("org/repo/resolve/main/sub/weights.bin"), method="HEAD")
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200 and response.read() == b""

@@ -11,8 +11,8 @@ import torch
 from ineqbench.fetch.sources import IMAGENET_MEAN, IMAGENET_STD, rmt_filename
 from ineqbench.io import write_json
 from ineqbench.models.spec import ModelSpec
-from tests.loopback import LoopbackServer
-from tests.unit.fetch.test_sources import fetch, rmt_checkpoint, same_logits
+from tests.helpers.checkpoints import fetch, rmt_checkpoint, same_logits
+from tests.helpers.loopback import LoopbackServer
 
 
 @pytest.mark.parametrize("arch", ["resnet18", "resnet50", "wide_resnet50_2"])
@@ -20,8 +20,15 @@ def test_published_architecture_loads_with_the_sources_logits(tmp_path, arch):
     torch.manual_seed(0)
     network = timm.create_model(arch, num_classes=1000).eval()
     info = tmp_path / "dataset.json"
-    write_json(info, {"class_names": [str(i) for i in range(1000)], "image_shape": [3, 32, 32],
-                      "train_pixel_mean": [0.5] * 3, "train_pixel_std": [0.25] * 3})
+    write_json(
+        info,
+        {
+            "class_names": [str(i) for i in range(1000)],
+            "image_shape": [3, 32, 32],
+            "train_pixel_mean": [0.5] * 3,
+            "train_pixel_std": [0.25] * 3,
+        },
+    )
     fields = dict(arch=arch, source="robust_models_transfer", norm="linf", epsilon=8 / 255)
     name = rmt_filename(ModelSpec(id="m", dataset="d", **fields))
     payload = tmp_path / name

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,12 @@ from safetensors.torch import save_file
 
 from ineqbench.config import ConfigError, load_experiment
 from ineqbench.fetch.download import DownloadError
-from ineqbench.fetch.job import fetch_checkpoint_job
 from ineqbench.fetch.safe_load import UnsafeCheckpointError
 from ineqbench.fetch.sources import IMAGENET_MEAN, IMAGENET_STD, rmt_filename
 from ineqbench.io import sha256_file, write_json
-from ineqbench.models.checkpoint import load_model
 from ineqbench.models.spec import ModelSpec
-from tests.loopback import LoopbackServer
+from tests.helpers.checkpoints import fetch, rmt_checkpoint, same_logits
+from tests.helpers.loopback import LoopbackServer
 
 N_CLASSES = 10
 
@@ -42,37 +40,16 @@ def network() -> torch.nn.Module:
 @pytest.fixture()
 def info(tmp_path) -> Path:
     path = tmp_path / "dataset.json"
-    write_json(path, {"class_names": [f"c{i}" for i in range(N_CLASSES)], "image_shape": [3, 32, 32],
-                      "train_pixel_mean": [0.5, 0.5, 0.5], "train_pixel_std": [0.25, 0.25, 0.25]})
+    write_json(
+        path,
+        {
+            "class_names": [f"c{i}" for i in range(N_CLASSES)],
+            "image_shape": [3, 32, 32],
+            "train_pixel_mean": [0.5, 0.5, 0.5],
+            "train_pixel_std": [0.25, 0.25, 0.25],
+        },
+    )
     return path
-
-
-def rmt_checkpoint(network: torch.nn.Module, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> dict:
-    """What MadryLab `robustness` saves: the AttackerModel's state dict under `model`, plus training state."""
-    state = OrderedDict()
-    for prefix in ("module.model.", "module.attacker.model."):
-        state.update({prefix + k: v.clone() for k, v in network.state_dict().items()})
-    for prefix in ("module.normalizer.", "module.attacker.normalize."):
-        state[prefix + "new_mean"] = torch.tensor(mean).view(3, 1, 1)
-        state[prefix + "new_std"] = torch.tensor(std).view(3, 1, 1)
-    return {"model": state, "epoch": 90, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]}}
-
-
-def fetch(tmp_path: Path, info: Path, **spec_fields) -> tuple[torch.nn.Module, dict]:
-    spec = ModelSpec(id=spec_fields.pop("id", "m"), dataset="d", **spec_fields)
-    weights, record = tmp_path / "out" / "m.safetensors", tmp_path / "out" / "m.json"
-    fetch_checkpoint_job(spec=spec.as_dict(), info_path=str(info), download_dir=str(tmp_path / "downloads"),
-                         weights_path=str(weights), record_path=str(record))
-    from ineqbench.io import read_json
-
-    return load_model(weights, record), read_json(record)
-
-
-def same_logits(loaded: torch.nn.Module, network: torch.nn.Module, mean, std) -> None:
-    x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    m, s = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(x), network((x - m) / s), rtol=0, atol=1e-5)
 
 
 def test_robust_models_transfer_file_from_loopback(tmp_path, info, network):
@@ -83,8 +60,9 @@ def test_robust_models_transfer_file_from_loopback(tmp_path, info, network):
     torch.save(rmt_checkpoint(network), payload)
     with LoopbackServer() as server:
         server.add(name, payload.read_bytes())
-        loaded, record = fetch(tmp_path, info, **spec_fields,
-                               source_options={"base_url": server.url(""), "sha256": sha256_file(payload)})
+        loaded, record = fetch(
+            tmp_path, info, **spec_fields, source_options={"base_url": server.url(""), "sha256": sha256_file(payload)}
+        )
         assert [p for p, _ in server.requests] == [name]
     same_logits(loaded, network, IMAGENET_MEAN, IMAGENET_STD)
     assert record["fetch"]["layout"] == "robust_models_transfer"
@@ -126,8 +104,9 @@ def test_robustbench_file_placed_or_served(tmp_path, info, network, style):
     placed = tmp_path / "downloads" / "robustbench" / "cifar10" / "Linf" / "Someone2020Robust.pt"
     placed.parent.mkdir(parents=True)
     torch.save(obj, placed)
-    loaded, record = fetch(tmp_path, info, arch="resnet18", source="robustbench", epsilon=8 / 255,
-                           source_options=options)
+    loaded, record = fetch(
+        tmp_path, info, arch="resnet18", source="robustbench", epsilon=8 / 255, source_options=options
+    )
     same_logits(loaded, network, mean, std)
     assert record["fetch"]["layout"] == "robustbench"
 
@@ -138,15 +117,26 @@ def test_robustbench_file_placed_or_served(tmp_path, info, network, style):
         placed.unlink()
         for leftover in placed.parent.glob("*.safetensors"):
             leftover.unlink()
-        loaded, _ = fetch(served, info, arch="resnet18", source="robustbench", epsilon=8 / 255,
-                          source_options={**options, "url": server.url("rb.pt")})
+        loaded, _ = fetch(
+            served,
+            info,
+            arch="resnet18",
+            source="robustbench",
+            epsilon=8 / 255,
+            source_options={**options, "url": server.url("rb.pt")},
+        )
     same_logits(loaded, network, mean, std)
 
 
 def test_robustbench_missing_file_says_how_to_get_it(tmp_path, info):
     with pytest.raises(DownloadError, match="robustbench.utils import load_model.*Someone2020Robust"):
-        fetch(tmp_path, info, arch="resnet18", source="robustbench",
-              source_options={"name": "Someone2020Robust", "dataset": "cifar10", "threat_model": "Linf"})
+        fetch(
+            tmp_path,
+            info,
+            arch="resnet18",
+            source="robustbench",
+            source_options={"name": "Someone2020Robust", "dataset": "cifar10", "threat_model": "Linf"},
+        )
 
 
 def test_safetensors_by_url_and_by_file(tmp_path, info, network):
@@ -154,12 +144,22 @@ def test_safetensors_by_url_and_by_file(tmp_path, info, network):
     save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(path))
     with LoopbackServer() as server:
         server.add("w.safetensors", path.read_bytes())
-        loaded, record = fetch(tmp_path, info, arch="resnet18", source="url",
-                               source_options={"url": server.url("w.safetensors"), "sha256": sha256_file(path)})
+        loaded, record = fetch(
+            tmp_path,
+            info,
+            arch="resnet18",
+            source="url",
+            source_options={"url": server.url("w.safetensors"), "sha256": sha256_file(path)},
+        )
     same_logits(loaded, network, [0.5] * 3, [0.25] * 3)  # no normalisation given anywhere: the data set's
     assert record["fetch"]["layout"] == "plain"
-    loaded, record = fetch(tmp_path / "f", info, arch="resnet18", source="file",
-                           source_options={"path": str(path), "mean": [0.1, 0.2, 0.3], "std": [0.3, 0.2, 0.1]})
+    loaded, record = fetch(
+        tmp_path / "f",
+        info,
+        arch="resnet18",
+        source="file",
+        source_options={"path": str(path), "mean": [0.1, 0.2, 0.3], "std": [0.3, 0.2, 0.1]},
+    )
     same_logits(loaded, network, [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])
 
 
@@ -197,7 +197,7 @@ def test_wrong_architecture_is_reported_with_the_differences(tmp_path, info, net
 HUB_SCRIPT = """
 import sys, torch
 from pathlib import Path
-from tests.unit.fetch.test_sources import fetch
+from tests.helpers.checkpoints import fetch
 tmp, info, out = map(Path, sys.argv[1:4])
 loaded, record = fetch(tmp, info, arch="resnet18.tv_in1k", source="timm_hub")
 assert record["fetch"]["hf_hub_id"] == "timm/resnet18.tv_in1k", record["fetch"]
@@ -209,12 +209,24 @@ with torch.no_grad():
 def _hub_fetch(tmp: Path, env: dict, out: Path) -> subprocess.CompletedProcess:
     """The fetch in a fresh interpreter: huggingface_hub reads HF_* variables when it is imported."""
     info = tmp / "dataset.json"
-    write_json(info, {"class_names": [str(i) for i in range(1000)], "image_shape": [3, 32, 32],
-                      "train_pixel_mean": [0.5] * 3, "train_pixel_std": [0.25] * 3})
+    write_json(
+        info,
+        {
+            "class_names": [str(i) for i in range(1000)],
+            "image_shape": [3, 32, 32],
+            "train_pixel_mean": [0.5] * 3,
+            "train_pixel_std": [0.25] * 3,
+        },
+    )
     root = Path(__file__).resolve().parents[3]
     env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
-    return subprocess.run([sys.executable, "-c", HUB_SCRIPT, str(tmp), str(info), str(out)], env=env, cwd=root,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", HUB_SCRIPT, str(tmp), str(info), str(out)],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -239,10 +251,17 @@ def test_timm_hub_downloads_through_huggingface_hub_from_the_endpoint(tmp_path, 
     commit = "0123456789abcdef0123456789abcdef01234567"
     cache = tmp_path / "hub"
     with LoopbackServer() as server:
-        server.add("timm/resnet18.tv_in1k/resolve/main/model.safetensors",
-                   (weights_dir / "model.safetensors").read_bytes(), headers={"X-Repo-Commit": commit})
-        env = {"HF_ENDPOINT": server.url("").rstrip("/"), "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": None,
-               "HF_HUB_DISABLE_XET": "1"}
+        server.add(
+            "timm/resnet18.tv_in1k/resolve/main/model.safetensors",
+            (weights_dir / "model.safetensors").read_bytes(),
+            headers={"X-Repo-Commit": commit},
+        )
+        env = {
+            "HF_ENDPOINT": server.url("").rstrip("/"),
+            "HF_HUB_CACHE": str(cache),
+            "HF_HUB_OFFLINE": None,
+            "HF_HUB_DISABLE_XET": "1",
+        }
         result = _hub_fetch(tmp_path, env, tmp_path / "y.pt")
         assert result.returncode == 0, result.stderr[-3000:]
         assert any(path.endswith("model.safetensors") for path, _ in server.requests)
@@ -272,17 +291,26 @@ def _config(default_config: dict, **model) -> dict:
     return config
 
 
-@pytest.mark.parametrize("model, message", [
-    ({"arch": "resnet50", "source": "robust_models_transfer", "epsilon": "3/255"}, "no l∞ ε = 3/255.*valid"),
-    ({"arch": "resnet101", "source": "robust_models_transfer", "epsilon": "4/255"}, "resnet101"),
-    ({"arch": "resnet50", "source": "timm_hub"}, "no pretrained tag"),
-    ({"arch": "resnet50.nonexistent", "source": "timm_hub"}, "no pretrained weights.*resnet50.tv_in1k"),
-    ({"arch": "resnet18", "source": "robustbench", "source_options": {"name": "X"}}, "needs source_options"),
-    ({"arch": "resnet18", "source": "robustbench",
-      "source_options": {"name": "X", "dataset": "cifar10", "threat_model": "Linfinity"}}, "threat_model.*Linf"),
-    ({"arch": "resnet18", "source": "file"}, "source_options.path"),
-    ({"arch": "resnet18", "source": "hub"}, "unknown model source 'hub'"),
-])
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ({"arch": "resnet50", "source": "robust_models_transfer", "epsilon": "3/255"}, "no l∞ ε = 3/255.*valid"),
+        ({"arch": "resnet101", "source": "robust_models_transfer", "epsilon": "4/255"}, "resnet101"),
+        ({"arch": "resnet50", "source": "timm_hub"}, "no pretrained tag"),
+        ({"arch": "resnet50.nonexistent", "source": "timm_hub"}, "no pretrained weights.*resnet50.tv_in1k"),
+        ({"arch": "resnet18", "source": "robustbench", "source_options": {"name": "X"}}, "needs source_options"),
+        (
+            {
+                "arch": "resnet18",
+                "source": "robustbench",
+                "source_options": {"name": "X", "dataset": "cifar10", "threat_model": "Linfinity"},
+            },
+            "threat_model.*Linf",
+        ),
+        ({"arch": "resnet18", "source": "file"}, "source_options.path"),
+        ({"arch": "resnet18", "source": "hub"}, "unknown model source 'hub'"),
+    ],
+)
 def test_unpublished_or_incomplete_sources_fail_when_the_config_loads(default_config, model, message):
     with pytest.raises(ConfigError, match=message):
         load_experiment(_config(default_config, **model))
@@ -294,8 +322,13 @@ def test_html_page_instead_of_a_checkpoint_fails_the_fetch_and_writes_nothing(tm
     with LoopbackServer() as server:
         server.add("rb.pt", b"", mode="html")
         with pytest.raises(DownloadError, match="HTML page"):
-            fetch(tmp_path, info, arch="resnet18", source="robustbench",
-                  source_options={**options, "url": server.url("rb.pt")})
+            fetch(
+                tmp_path,
+                info,
+                arch="resnet18",
+                source="robustbench",
+                source_options={**options, "url": server.url("rb.pt")},
+            )
     assert not (tmp_path / "out").exists()
     assert not list((tmp_path / "downloads").rglob("*.pt"))
 

@@ -5,16 +5,19 @@ import pytest
 from ineqbench.models.spec import ModelSpec, default_model_id, epsilon_label, parse_epsilon
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("8/255", 8 / 255),
-    (" 8/255 ", 8 / 255),
-    ("0.5/255", 0.5 / 255),
-    ("0.25", 0.25),
-    (0.5, 0.5),
-    (0, 0.0),
-    (1, 1.0),
-    ("0", 0.0),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("8/255", 8 / 255),
+        (" 8/255 ", 8 / 255),
+        ("0.5/255", 0.5 / 255),
+        ("0.25", 0.25),
+        (0.5, 0.5),
+        (0, 0.0),
+        (1, 1.0),
+        ("0", 0.0),
+    ],
+)
 def test_parse_epsilon(value, expected):
     result = parse_epsilon(value)
     assert isinstance(result, float)
@@ -50,16 +53,19 @@ def test_parse_epsilon_garbage_raises_value_error(bad):
         parse_epsilon(bad)
 
 
-@pytest.mark.parametrize("eps,label", [
-    (8 / 255, "8/255"),
-    (0, "0"),
-    (0.0, "0"),
-    (0.5 / 255, "0.5/255"),
-    (1 / 255, "1/255"),
-    (16 / 255, "16/255"),
-    (0.25 / 255, "0.25/255"),
-    (1e-3, "0.001"),
-])
+@pytest.mark.parametrize(
+    "eps,label",
+    [
+        (8 / 255, "8/255"),
+        (0, "0"),
+        (0.0, "0"),
+        (0.5 / 255, "0.5/255"),
+        (1 / 255, "1/255"),
+        (16 / 255, "16/255"),
+        (0.25 / 255, "0.25/255"),
+        (1e-3, "0.001"),
+    ],
+)
 def test_epsilon_label(eps, label):
     assert epsilon_label(eps) == label
 
@@ -87,15 +93,18 @@ def test_model_spec_fields_and_labels():
     assert ModelSpec(**d) == robust
 
 
-@pytest.mark.parametrize("args,expected", [
-    (("test_resnet", "linf", 8 / 255, 0), "test_resnet-linf8-s0"),
-    (("test_resnet", "linf", 0, 0), "test_resnet-std-s0"),
-    (("test_resnet", "l2", 0.0, 3), "test_resnet-std-s3"),
-    (("resnet50", "linf", 4 / 255, 1), "resnet50-linf4-s1"),
-    (("resnet50", "linf", 0.5 / 255, 2), "resnet50-linf0.5-s2"),
-    (("resnet50", "l2", 3.0, 0), "resnet50-l2eps3-s0"),
-    (("resnet50", "l2", 0.5, 0), "resnet50-l2eps0.5-s0"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (("test_resnet", "linf", 8 / 255, 0), "test_resnet-linf8-s0"),
+        (("test_resnet", "linf", 0, 0), "test_resnet-std-s0"),
+        (("test_resnet", "l2", 0.0, 3), "test_resnet-std-s3"),
+        (("resnet50", "linf", 4 / 255, 1), "resnet50-linf4-s1"),
+        (("resnet50", "linf", 0.5 / 255, 2), "resnet50-linf0.5-s2"),
+        (("resnet50", "l2", 3.0, 0), "resnet50-l2eps3-s0"),
+        (("resnet50", "l2", 0.5, 0), "resnet50-l2eps0.5-s0"),
+    ],
+)
 def test_default_model_id(args, expected):
     model_id = default_model_id(*args)
     assert model_id == expected

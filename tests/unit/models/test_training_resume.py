@@ -34,8 +34,9 @@ class Killed(Exception):
 
 def _images(n: int, seed: int) -> ImageSplit:
     rng = np.random.default_rng(seed)
-    return ImageSplit(rng.integers(0, 256, (n, 3, SIZE, SIZE), dtype=np.uint8),
-                      rng.integers(0, CLASSES, n).astype(np.int64))
+    return ImageSplit(
+        rng.integers(0, 256, (n, 3, SIZE, SIZE), dtype=np.uint8), rng.integers(0, CLASSES, n).astype(np.int64)
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -51,18 +52,34 @@ def data(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("resume_data")
     save_split(folder / "train.npz", _images(20, 0))
     save_split(folder / "test.npz", _images(6, 1))
-    write_json(folder / "dataset.json", {"class_names": ["a", "b", "c"], "image_shape": [3, SIZE, SIZE],
-                                         "train_pixel_mean": MEAN, "train_pixel_std": STD})
+    write_json(
+        folder / "dataset.json",
+        {
+            "class_names": ["a", "b", "c"],
+            "image_shape": [3, SIZE, SIZE],
+            "train_pixel_mean": MEAN,
+            "train_pixel_std": STD,
+        },
+    )
     return {"train": str(folder / "train.npz"), "test": str(folder / "test.npz"), "info": str(folder / "dataset.json")}
 
 
 def run_job(data: dict, out: Path, *, recipe: dict = RECIPE, resume: bool = True) -> tuple[dict, dict]:
     """The train_model job into `out`; returns (weights, card)."""
     weights, card = out / "m.safetensors", out / "m.json"
-    train_model_job(spec=SPEC, recipe=recipe, train_path=data["train"], test_path=data["test"],
-                    info_path=data["info"], eval_epsilons=[], eval_pgd_steps=1, eval_images=2,
-                    weights_path=str(weights), card_path=str(card),
-                    resume_path=str(out / "resume" / "m.pt") if resume else None)
+    train_model_job(
+        spec=SPEC,
+        recipe=recipe,
+        train_path=data["train"],
+        test_path=data["test"],
+        info_path=data["info"],
+        eval_epsilons=[],
+        eval_pgd_steps=1,
+        eval_images=2,
+        weights_path=str(weights),
+        card_path=str(card),
+        resume_path=str(out / "resume" / "m.pt") if resume else None,
+    )
     return load_file(str(weights)), read_json(card)
 
 
@@ -91,8 +108,9 @@ def assert_same_model(a: tuple[dict, dict], b: tuple[dict, dict]) -> None:
     assert card_a["history"] == card_b["history"]
 
 
-def test_killed_job_resumes_to_the_uninterrupted_weights_and_removes_its_state(data, uninterrupted, tmp_path,
-                                                                                monkeypatch, caplog):
+def test_killed_job_resumes_to_the_uninterrupted_weights_and_removes_its_state(
+    data, uninterrupted, tmp_path, monkeypatch, caplog
+):
     state_path = tmp_path / "resume" / "m.pt"
     with monkeypatch.context() as patch:
         kill_after_epoch(patch, 1)
@@ -112,8 +130,7 @@ def test_killed_job_resumes_to_the_uninterrupted_weights_and_removes_its_state(d
     assert list(state_path.parent.iterdir()) == []  # no temporaries left beside it either
 
 
-def test_job_killed_after_the_last_epoch_only_evaluates_and_saves(data, uninterrupted, tmp_path, monkeypatch,
-                                                                  caplog):
+def test_job_killed_after_the_last_epoch_only_evaluates_and_saves(data, uninterrupted, tmp_path, monkeypatch, caplog):
     with monkeypatch.context() as patch:
         kill_after_epoch(patch, EPOCHS)
         with pytest.raises(Killed):
@@ -184,8 +201,9 @@ def test_train_classifier_continues_from_a_state_exactly(tmp_path):
         train_classifier(first, split.images, split.labels, **common, on_epoch_end=save_and_stop)
     second = build_classifier(spec, CLASSES, MEAN, STD)
     torch.manual_seed(1234)  # whatever the new process's global RNG holds is replaced by the state's
-    resumed_history = train_classifier(second, split.images, split.labels, **common,
-                                       start=torch.load(path, weights_only=True))
+    resumed_history = train_classifier(
+        second, split.images, split.labels, **common, start=torch.load(path, weights_only=True)
+    )
     assert states == [1]
     assert resumed_history == history
     for (name, a), (_, b) in zip(full.state_dict().items(), second.state_dict().items()):

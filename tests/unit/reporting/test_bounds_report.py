@@ -13,36 +13,83 @@ import pytest
 from scipy import stats
 
 from ineqbench.models.spec import ModelSpec
-from ineqbench.reporting.bounds import (best_per_image, bound_summary, bounds_wide, gini_deviation_relation,
-                                        gini_relation_wide, spearman_interval, violation_notes)
+from ineqbench.reporting.bounds import (
+    best_per_image,
+    bound_summary,
+    bounds_wide,
+    gini_deviation_relation,
+    gini_relation_wide,
+    spearman_interval,
+    violation_notes,
+)
 from ineqbench.reporting.bounds_figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
 from ineqbench.reporting.bounds_job import bounds_tables_job
 
 ATTACKS = ["pgd_cross_entropy", "pgd_attribution_l2distance", "sensitivity_max"]
 STD, ROBUST = "net-std-s0", "net-linf8-s0"
-SPECS = {STD: ModelSpec(id=STD, dataset="d", arch="net"),
-         ROBUST: ModelSpec(id=ROBUST, dataset="d", arch="net", epsilon=8 / 255)}
+SPECS = {
+    STD: ModelSpec(id=STD, dataset="d", arch="net"),
+    ROBUST: ModelSpec(id=ROBUST, dataset="d", arch="net", epsilon=8 / 255),
+}
 EPSILONS = {"l2": [0.25, 0.5], "linf": [2 / 255, 4 / 255]}
 
 
-def image_rows(model: str, method: str, pool_index: int, norm: str, epsilon: float, deviations: list[float], *,
-               cosines: list[float] | None = None, real: list[float] | None = None, bound: float = 1.0,
-               practical: float | None = None, cosine_bound: float = -1.0, gini: float = 0.5,
-               attribution_norm: float = 2.0, attacks: list[str] = ATTACKS) -> list[dict]:
+def image_rows(
+    model: str,
+    method: str,
+    pool_index: int,
+    norm: str,
+    epsilon: float,
+    deviations: list[float],
+    *,
+    cosines: list[float] | None = None,
+    real: list[float] | None = None,
+    bound: float = 1.0,
+    practical: float | None = None,
+    cosine_bound: float = -1.0,
+    gini: float = 0.5,
+    attribution_norm: float = 2.0,
+    attacks: list[str] = ATTACKS,
+) -> list[dict]:
     """One row per attack for one (model, method, image, norm, ε), in the input contract's columns."""
     cosines = cosines or [0.9] * len(deviations)
     real = real or deviations
-    return [{"pool_index": pool_index, "label": 1, "prediction": 1, "correct": True, "model": model,
-             "method": method, "norm": norm, "epsilon": epsilon, "attack": attack, "deviation": d, "cosine": c,
-             "real_deviation": r, "real_cosine": c, "iterations_counted": 10, "iterations_total": 10,
-             "gini_global": gini, "gini_regional": gini / 2, "attribution_norm": attribution_norm,
-             "sigma_max": bound / epsilon, "sigma_max_practical": (practical or 2 * bound) / epsilon,
-             "sigma_iterations": 50, "sigma_converged": pool_index % 2 == 0, "sigma_method": "power",
-             "column_norm_sum": np.nan, "bound_first_order": bound,
-             "bound_practical": practical if practical is not None else 2 * bound,
-             "cosine_bound_first_order": cosine_bound, "cosine_bound_practical": -1.0, "surrogate": True,
-             "surrogate_beta": 10.0, "dimension": 64}
-            for attack, d, c, r in zip(attacks, deviations, cosines, real)]
+    return [
+        {
+            "pool_index": pool_index,
+            "label": 1,
+            "prediction": 1,
+            "correct": True,
+            "model": model,
+            "method": method,
+            "norm": norm,
+            "epsilon": epsilon,
+            "attack": attack,
+            "deviation": d,
+            "cosine": c,
+            "real_deviation": r,
+            "real_cosine": c,
+            "iterations_counted": 10,
+            "iterations_total": 10,
+            "gini_global": gini,
+            "gini_regional": gini / 2,
+            "attribution_norm": attribution_norm,
+            "sigma_max": bound / epsilon,
+            "sigma_max_practical": (practical or 2 * bound) / epsilon,
+            "sigma_iterations": 50,
+            "sigma_converged": pool_index % 2 == 0,
+            "sigma_method": "power",
+            "column_norm_sum": np.nan,
+            "bound_first_order": bound,
+            "bound_practical": practical if practical is not None else 2 * bound,
+            "cosine_bound_first_order": cosine_bound,
+            "cosine_bound_practical": -1.0,
+            "surrogate": True,
+            "surrogate_beta": 10.0,
+            "dimension": 64,
+        }
+        for attack, d, c, r in zip(attacks, deviations, cosines, real)
+    ]
 
 
 def grid(n_images: int = 4) -> pd.DataFrame:
@@ -57,14 +104,36 @@ def grid(n_images: int = 4) -> pd.DataFrame:
                     scale = epsilon * (2 if model == STD else 1)
                     for i in range(n_images):
                         best = 0.1 * (i + 1) * scale
-                        rows += image_rows(model, method, i, norm, epsilon, [best / 2, best, best / 4],
-                                           bound=0.25 * scale, practical=0.5 * scale, gini=0.3 + 0.1 * i)
+                        rows += image_rows(
+                            model,
+                            method,
+                            i,
+                            norm,
+                            epsilon,
+                            [best / 2, best, best / 4],
+                            bound=0.25 * scale,
+                            practical=0.5 * scale,
+                            gini=0.3 + 0.1 * i,
+                        )
     return pd.DataFrame(rows)
 
 
 def test_best_attack_tightness_and_each_violation_flag_on_one_image():
-    rows = pd.DataFrame(image_rows(STD, "ig", 0, "l2", 0.5, [1.0, 2.0, 2.0], cosines=[0.9, 0.5, 0.95],
-                                   real=[5.0, 1.0, 2.0], bound=1.5, practical=3.0, cosine_bound=0.6))
+    rows = pd.DataFrame(
+        image_rows(
+            STD,
+            "ig",
+            0,
+            "l2",
+            0.5,
+            [1.0, 2.0, 2.0],
+            cosines=[0.9, 0.5, 0.95],
+            real=[5.0, 1.0, 2.0],
+            bound=1.5,
+            practical=3.0,
+            cosine_bound=0.6,
+        )
+    )
     best = best_per_image(rows)
     assert len(best) == 1
     row = best.iloc[0]
@@ -82,8 +151,9 @@ def test_best_attack_tightness_and_each_violation_flag_on_one_image():
 
 
 def test_a_bound_met_with_equality_holds_and_missing_values_are_not_counted():
-    rows = pd.DataFrame(image_rows(STD, "ig", 0, "l2", 0.5, [1.0, 0.5], attacks=ATTACKS[:2], bound=1.0,
-                                   attribution_norm=0.0))
+    rows = pd.DataFrame(
+        image_rows(STD, "ig", 0, "l2", 0.5, [1.0, 0.5], attacks=ATTACKS[:2], bound=1.0, attribution_norm=0.0)
+    )
     row = best_per_image(rows).iloc[0]
     assert not row["violates_first_order"]  # D* == B₁
     assert np.isnan(row["sensitivity_deviation"]) and pd.isna(row["sensitivity_violates_first_order"])
@@ -91,8 +161,9 @@ def test_a_bound_met_with_equality_holds_and_missing_values_are_not_counted():
 
 
 def test_an_image_no_attack_could_move_with_the_label_kept_has_no_best_attack_and_no_flag():
-    rows = pd.DataFrame(image_rows(STD, "ig", 0, "l2", 0.5, [np.nan, np.nan], cosines=[np.nan, np.nan],
-                                   attacks=ATTACKS[:2]))
+    rows = pd.DataFrame(
+        image_rows(STD, "ig", 0, "l2", 0.5, [np.nan, np.nan], cosines=[np.nan, np.nan], attacks=ATTACKS[:2])
+    )
     row = best_per_image(rows).iloc[0]
     assert np.isnan(row["deviation"]) and pd.isna(row["best_attack"]) and pd.isna(row["best_cosine_attack"])
     assert pd.isna(row["violates_first_order"]) and pd.isna(row["cosine_violates_first_order"])
@@ -164,11 +235,17 @@ def test_gini_relation_per_epsilon_pooled_and_per_model():
     relation = gini_deviation_relation(best_per_image(grid()), n_boot=100, seed=0)
     # 2 quantities × 2 methods × 2 norms × (2 models + pooled) × (2 ε + all)
     assert len(relation) == 2 * 2 * 2 * 3 * 3
-    pooled = relation[(relation["model"] == "all") & (relation["epsilon_label"] == "all")
-                      & (relation["quantity"] == "relative_sensitivity")]
+    pooled = relation[
+        (relation["model"] == "all")
+        & (relation["epsilon_label"] == "all")
+        & (relation["quantity"] == "relative_sensitivity")
+    ]
     assert len(pooled) == 4 and (pooled["n"] == 2 * 2 * 4).all() and (pooled["n_images"] == 8).all()
-    one = relation[(relation["model"] == STD) & (relation["epsilon_label"] != "all")
-                   & (relation["quantity"] == "relative_sensitivity")]
+    one = relation[
+        (relation["model"] == STD)
+        & (relation["epsilon_label"] != "all")
+        & (relation["quantity"] == "relative_sensitivity")
+    ]
     assert np.allclose(one["rho"], 1.0)  # relative sensitivity 0.05 (i + 1) rises with Gini within a model
     bound = relation[(relation["model"] == STD) & (relation["quantity"] == "normalised_bound")]
     assert bound["rho"].isna().all() and (bound["note"] == "the deviation measure is constant").all()
@@ -183,8 +260,11 @@ def test_empty_input_gives_tables_that_say_so_and_figures_with_no_data(tmp_path)
     assert best.empty and summary.empty and relation.empty
     assert "no data" in bounds_wide(summary).iloc[0, 0] and "no data" in gini_relation_wide(relation).iloc[0, 0]
     assert "No violation rate" in violation_notes(summary)
-    for plot, args in ((plot_bound_scatter, (best, SPECS)), (plot_bounds_vs_epsilon, (best, SPECS)),
-                       (plot_gini_vs_sensitivity, (best, relation, SPECS))):
+    for plot, args in (
+        (plot_bound_scatter, (best, SPECS)),
+        (plot_bounds_vs_epsilon, (best, SPECS)),
+        (plot_gini_vs_sensitivity, (best, relation, SPECS)),
+    ):
         path = tmp_path / f"{plot.__name__}.png"
         plot(*args, "empty", str(path))
         assert path.stat().st_size > 0
@@ -200,9 +280,17 @@ def write_cards(root: Path) -> dict[str, str]:
 
 
 def outputs(root: Path) -> dict[str, str]:
-    names = {"csv_path": "bounds.csv", "md_path": "bounds.md", "tex_path": "bounds.tex", "images_path": "images.csv",
-             "gini_csv_path": "gini.csv", "gini_md_path": "gini.md", "scatter_path": "scatter.png",
-             "epsilon_path": "epsilon.png", "gini_figure_path": "gini.png"}
+    names = {
+        "csv_path": "bounds.csv",
+        "md_path": "bounds.md",
+        "tex_path": "bounds.tex",
+        "images_path": "images.csv",
+        "gini_csv_path": "gini.csv",
+        "gini_md_path": "gini.md",
+        "scatter_path": "scatter.png",
+        "epsilon_path": "epsilon.png",
+        "gini_figure_path": "gini.png",
+    }
     return {k: str(root / "out" / v) for k, v in names.items()}
 
 
@@ -214,8 +302,7 @@ def test_job_writes_every_output_and_reports_the_violation_rate(tmp_path):
         part.to_parquet(path, index=False)
         bound_paths.setdefault(method, {})[model] = str(path)
     out = outputs(tmp_path)
-    bounds_tables_job(dataset="d", bound_paths=bound_paths, card_paths=write_cards(tmp_path), n_boot=50, seed=0,
-                      **out)
+    bounds_tables_job(dataset="d", bound_paths=bound_paths, card_paths=write_cards(tmp_path), n_boot=50, seed=0, **out)
     assert all(Path(p).stat().st_size > 0 for p in out.values())
     markdown = Path(out["md_path"]).read_text()
     assert "Violation rates" in markdown and "D* > B₁: 8/16 (50.0%)" in markdown
@@ -233,8 +320,14 @@ def test_job_with_an_empty_file_says_there_is_nothing(tmp_path):
     path = tmp_path / "empty.parquet"
     pd.DataFrame({"pool_index": pd.Series([], dtype="int64")}).to_parquet(path, index=False)
     out = outputs(tmp_path)
-    bounds_tables_job(dataset="d", bound_paths={"ig": {STD: str(path), ROBUST: str(path)}},
-                      card_paths=write_cards(tmp_path), n_boot=10, seed=0, **out)
+    bounds_tables_job(
+        dataset="d",
+        bound_paths={"ig": {STD: str(path), ROBUST: str(path)}},
+        card_paths=write_cards(tmp_path),
+        n_boot=10,
+        seed=0,
+        **out,
+    )
     assert "no image was bounded" in Path(out["md_path"]).read_text()
     assert "no data" in Path(out["gini_md_path"]).read_text()
     assert all(Path(p).exists() for p in out.values())

@@ -16,8 +16,10 @@ def predictions(correct: list[bool]) -> pd.DataFrame:
 
 
 def test_selection_keeps_the_first_images_correct_for_every_model_in_pool_order():
-    preds = {"a": predictions([True, False, True, True, True, True]),
-             "b": predictions([True, True, True, False, True, True])}
+    preds = {
+        "a": predictions([True, False, True, True, True, True]),
+        "b": predictions([True, True, True, False, True, True]),
+    }
     selection = select_images(preds, n_images=3)
     assert selection.pool_index.tolist() == [0, 2, 4]
     assert selection.available == 4 and selection.warning is None
@@ -35,16 +37,20 @@ def spec(model_id: str, eps: float, seed: int, arch: str = "net") -> ModelSpec:
 
 
 def scores_frame(values: dict[str, list[float]]) -> pd.DataFrame:
-    rows = [{"model": m, "pool_index": i, "transform": "abs", "gini_global": v, "gini_regional": v / 2,
-             "zero_mass": False} for m, vs in values.items() for i, v in enumerate(vs)]
+    rows = [
+        {"model": m, "pool_index": i, "transform": "abs", "gini_global": v, "gini_regional": v / 2, "zero_mass": False}
+        for m, vs in values.items()
+        for i, v in enumerate(vs)
+    ]
     return pd.DataFrame(rows)
 
 
 def test_summary_pools_seeds_and_adds_a_bootstrap_interval_only_with_several_seeds():
     specs = {"std-s0": spec("std-s0", 0, 0), "std-s1": spec("std-s1", 0, 1), "at-s0": spec("at-s0", 4 / 255, 0)}
     scores = scores_frame({"std-s0": [0.5, 0.6], "std-s1": [0.7, 0.8], "at-s0": [0.9, 0.9]})
-    summary = summarise(scores, specs, value_columns={"global": "gini_global", "regional": "gini_regional"},
-                        n_boot=500, seed=0)
+    summary = summarise(
+        scores, specs, value_columns={"global": "gini_global", "regional": "gini_regional"}, n_boot=500, seed=0
+    )
     std = summary[(summary["scope"] == "global") & (summary["epsilon"] == 0)].iloc[0]
     assert std["n_seeds"] == 2 and std["n_images"] == 2
     assert std["mean"] == pytest.approx(0.65) and std["std"] == pytest.approx(np.std([0.5, 0.6, 0.7, 0.8]))
@@ -77,9 +83,11 @@ def card(model_id: str, eps: float, robust: dict[str, float], arch: str = "net",
 
 
 def test_model_cards_warn_when_adversarial_training_is_not_more_robust():
-    cards = {"std": card("std", 0, {"2/255": 0.40, "4/255": 0.10}),
-             "at2": card("at2", 2 / 255, {"2/255": 0.35, "4/255": 0.20}),
-             "at4": card("at4", 4 / 255, {"2/255": 0.50, "4/255": 0.30})}
+    cards = {
+        "std": card("std", 0, {"2/255": 0.40, "4/255": 0.10}),
+        "at2": card("at2", 2 / 255, {"2/255": 0.35, "4/255": 0.20}),
+        "at4": card("at4", 4 / 255, {"2/255": 0.50, "4/255": 0.30}),
+    }
     frame, warnings = model_cards_table(cards)
     assert frame.set_index("model").loc["at4", "pgd_acc@4/255"] == 0.30
     assert len(warnings) == 1 and warnings[0].startswith("at2: PGD accuracy at ε = 2/255 is 0.350")

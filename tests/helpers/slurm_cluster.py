@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 SCRIPT = ROOT / "tools" / "local-slurm"
 

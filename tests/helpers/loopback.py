@@ -27,8 +27,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head>"
-             b"<body><p>Too many users have viewed or downloaded this file recently.</p></body></html>")
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head>"
+    b"<body><p>Too many users have viewed or downloaded this file recently.</p></body></html>"
+)
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 
 
@@ -72,8 +74,17 @@ class _Handler(BaseHTTPRequestHandler):
         text = f"{code} {self.responses.get(code, ('',))[0]}\n".encode()
         self._send(code, text, "text/plain", body=body)
 
-    def _send(self, code: int, data: bytes, content_type: str, *, body: bool, length: int | None = None,
-              extra: dict[str, str] | None = None, drop_after: int | None = None) -> None:
+    def _send(
+        self,
+        code: int,
+        data: bytes,
+        content_type: str,
+        *,
+        body: bool,
+        length: int | None = None,
+        extra: dict[str, str] | None = None,
+        drop_after: int | None = None,
+    ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data) if length is None else length))
@@ -97,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(416, b"", route.content_type, body=body, extra={"Content-Range": f"bytes */{n}"})
         end = min(int(match.group(2)), n - 1) if match.group(2) else n - 1
         headers["Content-Range"] = f"bytes {start}-{end}/{n}"
-        self._send(206, data[start:end + 1], route.content_type, body=body, extra=headers, drop_after=drop_after)
+        self._send(206, data[start : end + 1], route.content_type, body=body, extra=headers, drop_after=drop_after)
 
     def _ok(self, route: _Route, count: int, body: bool) -> None:
         self._ranged(route, body)
@@ -120,8 +131,13 @@ def _drop_point(route: _Route) -> int:
 
 
 # Mode name -> response; "status:<code>" is parsed separately.
-MODES = {"ok": _Handler._ok, "truncate": _Handler._truncate, "drop_once": _Handler._drop_once,
-         "html": _Handler._html, "no_range": _Handler._no_range}
+MODES = {
+    "ok": _Handler._ok,
+    "truncate": _Handler._truncate,
+    "drop_once": _Handler._drop_once,
+    "html": _Handler._html,
+    "no_range": _Handler._no_range,
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -147,8 +163,9 @@ class LoopbackServer:
     def start(self) -> LoopbackServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name="loopback-http")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="loopback-http"
+        )
         self._thread.start()
         return self
 
@@ -174,8 +191,17 @@ class LoopbackServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
-    def add(self, path: str, data: bytes, *, content_type: str = "application/octet-stream", mode: str = "ok",
-            drop_after: int | None = None, times: int = 1, headers: dict[str, str] | None = None) -> str:
+    def add(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        mode: str = "ok",
+        drop_after: int | None = None,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> str:
         """Serve `data` at `path` (replacing any earlier registration) in `mode`; return its URL.
         `headers` are sent with every answer of the ok, truncate and drop_once modes."""
         name, _, code = mode.partition(":")

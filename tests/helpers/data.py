@@ -32,8 +32,12 @@ def _dump(path: Path, obj: dict) -> None:
         pickle.dump(obj, f, protocol=3)
 
 
-def write_cifar10_batches(root: str | Path, n_per_batch: int = 4, seed: int = 0,
-                          pixels: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None) -> Path:
+def write_cifar10_batches(
+    root: str | Path,
+    n_per_batch: int = 4,
+    seed: int = 0,
+    pixels: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+) -> Path:
     """Write `root/cifar-10-batches-py/` with `n_per_batch` random images in each of the five train
     batches and the test batch; return that folder. `pixels(labels, rng)` may draw the images
     (uint8 (N, 3, 32, 32)) instead, e.g. a class-dependent picture that models can learn quickly.
@@ -48,18 +52,27 @@ def write_cifar10_batches(root: str | Path, n_per_batch: int = 4, seed: int = 0,
     batches = [(f"data_batch_{i}", f"training batch {i} of 5") for i in range(1, 6)]
     for name, batch_label in [*batches, ("test_batch", "testing batch 1 of 1")]:
         labels = rng.integers(0, 10, n_per_batch)
-        _dump(folder / name, {
-            b"batch_label": batch_label.encode(),
-            b"labels": [int(v) for v in labels],
-            b"data": (rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8) if pixels is None
-                      else pixels(labels, rng).reshape(n_per_batch, 3072)),
-            b"filenames": [f"{CIFAR10_CLASSES[v]}_s_{k:06d}.png".encode() for k, v in enumerate(labels)],
-        })
-    _dump(folder / "batches.meta", {
-        b"num_cases_per_batch": n_per_batch,
-        b"label_names": [n.encode() for n in CIFAR10_CLASSES],
-        b"num_vis": 3072,
-    })
+        _dump(
+            folder / name,
+            {
+                b"batch_label": batch_label.encode(),
+                b"labels": [int(v) for v in labels],
+                b"data": (
+                    rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8)
+                    if pixels is None
+                    else pixels(labels, rng).reshape(n_per_batch, 3072)
+                ),
+                b"filenames": [f"{CIFAR10_CLASSES[v]}_s_{k:06d}.png".encode() for k, v in enumerate(labels)],
+            },
+        )
+    _dump(
+        folder / "batches.meta",
+        {
+            b"num_cases_per_batch": n_per_batch,
+            b"label_names": [n.encode() for n in CIFAR10_CLASSES],
+            b"num_vis": 3072,
+        },
+    )
     return folder
 
 
@@ -68,9 +81,14 @@ def synthetic_wnids(n: int) -> list[str]:
     return [f"n{k:08d}" for k in range(n)]
 
 
-def write_imagenet_folder(root: str | Path, classes: list[str], per_class: int = 2,
-                          size: tuple[int, int] = (40, 30), seed: int = 0,
-                          index_classes: list[str] | None = None) -> tuple[Path, Path]:
+def write_imagenet_folder(
+    root: str | Path,
+    classes: list[str],
+    per_class: int = 2,
+    size: tuple[int, int] = (40, 30),
+    seed: int = 0,
+    index_classes: list[str] | None = None,
+) -> tuple[Path, Path]:
     """Write `root/val/<wnid>/ILSVRC2012_val_000000NN.JPEG` (`per_class` images per wnid of `classes`)
     and `root/imagenet_class_index.json`; return (the val folder, the index file).
 
@@ -95,7 +113,8 @@ def write_imagenet_folder(root: str | Path, classes: list[str], per_class: int =
             colour = rng.uniform(0, 255, 3)
             pixels = ramp * colour + rng.normal(0, 20, (height, width, 3)) + rng.uniform(0, 64, 3)
             Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(
-                val / wnid / f"ILSVRC2012_val_{number:08d}.JPEG", quality=90)
+                val / wnid / f"ILSVRC2012_val_{number:08d}.JPEG", quality=90
+            )
     index = {str(label): [wnid, f"{wnid}_name"] for label, wnid in enumerate(index_classes or classes)}
     index_path = root / "imagenet_class_index.json"
     index_path.write_text(json.dumps(index))

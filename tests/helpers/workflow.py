@@ -1,0 +1,134 @@
+"""Running the workflow from tests: a scratch copy of it with a given config, Snakemake in a subprocess,
+the committed tiny configuration, and readers of Snakemake's output and of a run's tables."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+# The committed tiny experiment (config/tiny.yaml): what the fast lane runs end to end.
+TINY_CONFIG = ROOT / "config" / "tiny.yaml"
+DATASET = "synthetic_shapes"
+MODELS = ["test_resnet-std-s0", "test_resnet-linf4-s0"]
+# Columns that measure the run rather than the models (wall time), left out when two runs are compared.
+RUN_DEPENDENT_COLUMNS = {"train_seconds"}
+
+
+def load_config(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def tiny_config(epochs: int | None = None, n_train: int | None = None) -> dict:
+    """config/tiny.yaml, with more epochs or training images where a test needs them."""
+    config = copy.deepcopy(load_config(TINY_CONFIG))
+    if n_train is not None:
+        config["datasets"][DATASET]["options"]["n_train"] = n_train
+    if epochs is not None:
+        for recipe in config["recipes"].values():
+            recipe["epochs"] = epochs
+    return config
+
+
+def make_workdir(tmp: Path, config: dict) -> Path:
+    """A scratch copy of the workflow (Snakefile, rules, scripts, report captions, profiles and the
+    root `slurm` profile link) with `config` as its config.yaml."""
+    for name in ("Snakefile", "rules", "workflow_scripts", "report", "profiles"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp / name)
+    (tmp / "slurm").symlink_to(os.readlink(ROOT / "slurm"))
+    write_config(tmp, config)
+    return tmp
+
+
+def write_config(workdir: Path, config: dict) -> None:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def dry_run_with(workdir: Path, config: dict) -> str:
+    """A dry run of `workdir` under `config`; the workdir's own config is put back afterwards."""
+    path = workdir / "config.yaml"
+    original = path.read_text()
+    write_config(workdir, config)
+    try:
+        return run_snakemake(workdir, "-n", "--cores", "1").stdout
+    finally:
+        path.write_text(original)
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    block = dry_run_output.split("Job stats:")[1]
+    counts = {}
+    for line in block.splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+def scheduled_jobs(output: str) -> list[tuple[str, dict[str, str], str]]:
+    """(rule, wildcards, reason) of every job block that Snakemake printed (a dry run or a real run)."""
+    jobs: list[tuple[str, dict[str, str], str]] = []
+    for line in output.splitlines():
+        line = line.strip()
+        if match := re.match(r"^(?:local)?rule (\w+):$", line):
+            jobs.append((match.group(1), {}, ""))
+        elif jobs and (match := re.match(r"^wildcards: (.+)$", line)):
+            jobs[-1] = (jobs[-1][0], dict(kv.split("=", 1) for kv in match.group(1).split(", ")), jobs[-1][2])
+        elif jobs and (match := re.match(r"^reason: (.+)$", line)):
+            jobs[-1] = (jobs[-1][0], jobs[-1][1], match.group(1))
+    return jobs
+
+
+def resources_by_rule(dry_run_output: str) -> dict[str, set[str]]:
+    """{rule: the distinct `resources:` lines of its jobs} from a dry run's job listing."""
+    found: dict[str, set[str]] = {}
+    for block in re.split(r"\n\s*(?=(?:local)?rule \w+:)", dry_run_output):
+        match = re.match(r"\s*(?:local)?rule (\w+):", block)
+        resources = re.search(r"^\s*resources: (.*)$", block, flags=re.M)
+        if match and resources:
+            found.setdefault(match.group(1), set()).add(resources.group(1))
+    return found
+
+
+def gpu_rules(dry_run_output: str) -> set[str]:
+    """The rules whose jobs request a GPU (`gpu=1` among their resources): what the rules declare."""
+    return {
+        rule
+        for rule, lines in resources_by_rule(dry_run_output).items()
+        if any(re.search(r"(^|, )gpu=1(,|$)", line) for line in lines)
+    }
+
+
+def tables(workdir: Path, dataset: str = DATASET) -> dict[str, pd.DataFrame]:
+    """Every CSV table of the run, by file name."""
+    folder = workdir / "results" / dataset / "tables"
+    return {
+        path.name: pd.read_csv(path).drop(columns=RUN_DEPENDENT_COLUMNS, errors="ignore")
+        for path in sorted(folder.glob("*.csv"))
+    }
+
+
+def assert_same_tables(ours: dict[str, pd.DataFrame], reference: dict[str, pd.DataFrame]) -> None:
+    assert sorted(ours) == sorted(reference)
+    for name, frame in reference.items():
+        pd.testing.assert_frame_equal(ours[name], frame, check_exact=False, rtol=1e-6, atol=1e-9, obj=name)
