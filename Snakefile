@@ -1,5 +1,6 @@
 # ineqbench: attribution inequality and attribution robustness of image classifiers.
-# Table of contents; the stages live in rules/*.smk, the logic in src/ineqbench.
+# Table of contents: one rules file per stage, each registering its final outputs with `stage_targets`
+# (rules/common.smk); the logic lives in src/ineqbench, one package per analysis stage.
 
 configfile: "config.yaml"
 
@@ -14,7 +15,7 @@ include: "rules/attribution.smk"
 include: "rules/inequality.smk"
 include: "rules/attacks.smk"
 include: "rules/bounds.smk"
-include: "rules/aggregate.smk"
+include: "rules/paper.smk"
 
 
 rule all:

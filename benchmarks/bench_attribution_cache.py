@@ -34,7 +34,7 @@ BATCH = 100
 
 
 def synthetic_batches(n: int, seed: int = 0):
-    """Heavy-tailed float32 maps, BATCH at a time (attribute_job's float32 batches)."""
+    """Heavy-tailed float32 maps, BATCH at a time (attribute's float32 batches)."""
     rng = np.random.default_rng(seed)
     for start in range(0, n, BATCH):
         size = min(BATCH, n - start)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from ineqbench.inequality.gini import global_gini, regional_gini
+from ineqbench.gini import global_gini, regional_gini
 
 
 def reference_gini(values: np.ndarray) -> float:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ineqbench.attribution.cache import load_attributions
-from ineqbench.inequality.gini import global_gini, regional_gini
+from ineqbench.gini import global_gini, regional_gini
 
 
 def topk_overlap(a: np.ndarray, b: np.ndarray, fraction: float) -> np.ndarray:

@@ -17,5 +17,6 @@ rule attribute:
     threads: 1
     resources:
         gpu=1,
+        runtime=240,  # minutes, one model and method at ImageNet scale: the Slurm time limit
     script:
         "../workflow_scripts/attribute.py"

@@ -1,12 +1,13 @@
-# Shared helpers: the validated experiment and the input/param functions of every rule.
-# The config is checked against its schema and every registry here, when the DAG is built.
+# Shared helpers: the validated experiment, the input/param functions that several stages use, the
+# registry of each stage's final targets, and named inputs for aggregations. A stage's own helpers live
+# in its rules file. The config is checked against its schema and every registry here, when the DAG is
+# built.
 
 import re
 import sys
 
 from ineqbench.config import ConfigError, load_experiment
-from ineqbench.data import DATASETS as DATASET_BUILDERS
-from ineqbench.models.sources import SOURCES
+from ineqbench.fetch.model_sources import SOURCES
 
 try:
     EXP = load_experiment(config)
@@ -15,13 +16,8 @@ except ConfigError as error:
 
 DATASETS = list(EXP.datasets)
 METHODS = list(EXP.methods)
-ATTACK_METHODS = list(EXP.attacks.methods)
-ATTACK_METHODS_RE = "|".join(ATTACK_METHODS)
 BOUND_METHODS = list(EXP.bounds.methods)
-BOUND_METHODS_RE = "|".join(BOUND_METHODS) or "^$"
 MODEL_ID_RE = "[A-Za-z0-9][A-Za-z0-9_.+-]*"
-# The per-image noise seeds derive from the experiment seed, so it belongs to the noise settings.
-NOISE_SETTINGS = {**EXP.attacks.noise, "seed": EXP.seed}
 
 
 wildcard_constraints:
@@ -32,8 +28,51 @@ wildcard_constraints:
     method="|".join(dict.fromkeys(METHODS + BOUND_METHODS)),
 
 
-def model_ids(dataset):
-    return EXP.model_ids(dataset)
+# ---- the default targets: each stage's rules file registers what it finally makes of a data set ----
+STAGE_TARGETS = []
+
+
+def stage_targets(targets_of_dataset):
+    """Decorator: `targets_of_dataset(dataset) -> [paths]` joins the default target (`rule all`)."""
+    STAGE_TARGETS.append(targets_of_dataset)
+    return targets_of_dataset
+
+
+def all_targets(wildcards):
+    return [path for dataset in DATASETS for targets in STAGE_TARGETS for path in targets(dataset)]
+
+
+# ---- named inputs: an aggregation's paths by name, never unpacked by position ----
+class ByName:
+    """The paths of `mapping(wildcards)` (a nested dict whose leaves are paths): `input` lists them for
+    Snakemake to track, `param` hands the job the same dict, so a job looks every path up by its names
+    (method, model, ...) and a reordering can never mislabel a number."""
+
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def input(self, wildcards):
+        return list(dict.fromkeys(_leaves(self.mapping(wildcards))))
+
+    def param(self, wildcards):
+        return self.mapping(wildcards)
+
+
+def _leaves(tree):
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield from _leaves(value)
+    else:
+        yield tree
+
+
+def per_model(pattern, models=None):
+    """ByName of `pattern` for every model of the data set (or of `models(wildcards)`): {model: path}."""
+    def mapping(wildcards):
+        ids = models(wildcards) if models else EXP.model_ids(wildcards.dataset)
+        method = getattr(wildcards, "method", "")
+        return {m: pattern.format(dataset=wildcards.dataset, method=method, model=m) for m in ids}
+    return ByName(mapping)
 
 
 def models_made_by(rule_name):
@@ -54,116 +93,25 @@ def model_recipe(wildcards):
 
 # Jobs get only the data set settings they use. Snakemake reruns a job when its params change,
 # so changing n_images must not retrain models, and changing eval settings must not rescore maps.
-def _dataset_fields(*names):
+def dataset_fields(*names):
     def settings(wildcards):
         dataset = EXP.datasets[wildcards.dataset].as_dict()
         return {name: dataset[name] for name in names}
     return settings
 
 
-dataset_build_settings = _dataset_fields("builder", "options", "pool_size")
-dataset_eval_settings = _dataset_fields("eval_epsilons", "eval_pgd_steps", "eval_images")
-dataset_region_settings = _dataset_fields("region_size")
-dataset_selection_settings = _dataset_fields("n_images")
-dataset_occlusion_settings = _dataset_fields("region_size", "occlusion_budgets")
+dataset_build_settings = dataset_fields("builder", "options", "pool_size")
+dataset_eval_settings = dataset_fields("eval_epsilons", "eval_pgd_steps", "eval_images")
+dataset_region_settings = dataset_fields("region_size")
+dataset_selection_settings = dataset_fields("n_images")
 
 
 def method_settings(wildcards):
     return EXP.methods[wildcards.method].as_dict()
 
 
-def bound_method_spec(wildcards):
-    return EXP.bounds.methods[wildcards.method].as_dict()
-
-
-# ---- aggregation inputs: one path per model of the data set, in the order of dataset_models ----
-def dataset_models(wildcards):
-    return model_ids(wildcards.dataset)
-
-
-def _per_model(pattern):
-    def paths(wildcards):
-        return [pattern.format(dataset=wildcards.dataset, model=m, method=getattr(wildcards, "method", ""))
-                for m in model_ids(wildcards.dataset)]
-    return paths
-
-
-predictions_of_dataset = _per_model("results/{dataset}/predictions/{model}.parquet")
-cards_of_dataset = _per_model("results/{dataset}/models/{model}.json")
-scores_of_method = _per_model("results/{dataset}/inequality/{model}/{method}.parquet")
-attributions_of_method = _per_model("results/{dataset}/attributions/{model}/{method}.npz")
-noise_of_method = _per_model("results/{dataset}/noise/{model}/{method}.parquet")
-occlusion_of_method = _per_model("results/{dataset}/occlusion/{model}/{method}.parquet")
-
-
-def _per_attacked_method_and_model(pattern):
-    """Paths for every (attacked method, model), methods outer: the order the ablation script unpacks."""
-    def paths(wildcards):
-        return [pattern.format(dataset=wildcards.dataset, model=m, method=method)
-                for method in ATTACK_METHODS for m in model_ids(wildcards.dataset)]
-    return paths
-
-
-scores_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/inequality/{model}/{method}.parquet")
-noise_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/noise/{model}/{method}.parquet")
-occlusion_of_attacked_methods = _per_attacked_method_and_model("results/{dataset}/occlusion/{model}/{method}.parquet")
-
-
-def bounded_models(wildcards):
-    return EXP.bounds.model_ids(wildcards.dataset)
-
-
-def bounds_of_dataset(wildcards):
-    """Every (bound method, bounded model), methods outer: the order aggregate_bounds unpacks."""
-    return [f"results/{wildcards.dataset}/bounds/{m}/{method}.parquet"
-            for method in BOUND_METHODS for m in bounded_models(wildcards)]
-
-
-def bounded_cards_of_dataset(wildcards):
-    return [f"results/{wildcards.dataset}/models/{m}.json" for m in bounded_models(wildcards)]
-
-
-def transfer_pairs_of_dataset(wildcards):
-    return [list(pair) for pair in EXP.attacks.transfer_pairs[wildcards.dataset]]
-
-
-def transfers_of_method(wildcards):
-    return [f"results/{wildcards.dataset}/transfer/{s}/{t}/{wildcards.method}.parquet"
-            for s, t in EXP.attacks.transfer_pairs[wildcards.dataset]]
-
-
-def paper_comparison_tables(wildcards):
-    """The run's tables that can hold a number of Duan et al.: Table 1 and 2 are IG (the `ig` preset
-    is the paper's IG), Table 3 the ablation, the clean accuracies of the robust-models-transfer README.
-    Named inputs, so the job knows which table is which."""
-    tables = {"ablation": f"results/{wildcards.dataset}/tables/ablation.csv",
-              "models": f"results/{wildcards.dataset}/tables/models.csv"}
-    if "ig" in METHODS:
-        tables["gini_ig"] = f"results/{wildcards.dataset}/tables/gini_ig.csv"
-    if "ig" in ATTACK_METHODS:
-        tables["occlusion_ig"] = f"results/{wildcards.dataset}/tables/occlusion_ig.csv"
-        tables["noise_ig"] = f"results/{wildcards.dataset}/tables/noise_ig.csv"
-    return tables
-
-
-def paper_dataset_of(wildcards):
-    return DATASET_BUILDERS.get(EXP.datasets[wildcards.dataset].builder).paper_dataset
-
-
-def all_targets(wildcards):
-    targets = []
-    for dataset in DATASETS:
-        targets.append(f"results/{dataset}/tables/models.md")
-        for method in METHODS:
-            targets += [f"results/{dataset}/tables/gini_{method}.md",
-                        f"results/{dataset}/figures/attribution_maps_{method}.png"]
-        for method in ATTACK_METHODS:
-            targets += [f"results/{dataset}/tables/noise_{method}.md",
-                        f"results/{dataset}/tables/occlusion_{method}.md",
-                        f"results/{dataset}/figures/occlusion_examples_{method}.png"]
-        targets.append(f"results/{dataset}/tables/ablation.md")
-        targets.append(f"results/{dataset}/tables/paper_comparison.md")
-        targets += [f"results/{dataset}/tables/transfer_{method}.md" for method in EXP.attacks.transfer_methods]
-        if EXP.bounds.model_ids(dataset):
-            targets += [f"results/{dataset}/tables/bounds.md", f"results/{dataset}/tables/bounds_gini.md"]
-    return targets
+# ---- what every aggregation reads ----
+CARDS = per_model("results/{dataset}/models/{model}.json")
+PREDICTIONS = per_model("results/{dataset}/predictions/{model}.parquet")
+SCORES = per_model("results/{dataset}/inequality/{model}/{method}.parquet")
+ATTRIBUTIONS = per_model("results/{dataset}/attributions/{model}/{method}.npz")

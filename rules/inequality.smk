@@ -1,3 +1,7 @@
+# The inequality stage (Duan et al. Table 1, Figure 2): the Gini index of every cached map, then the
+# table over the selected images and the attribution-map figure.
+
+
 rule score_inequality:
     input:
         attributions="results/{dataset}/attributions/{model}/{method}.npz",
@@ -12,3 +16,55 @@ rule score_inequality:
         settings=dataset_region_settings,
     script:
         "../workflow_scripts/score_inequality.py"
+
+
+rule aggregate_gini:
+    input:
+        scores=SCORES.input,
+        selection="results/{dataset}/tables/selection.parquet",
+        selection_info="results/{dataset}/tables/selection.json",
+        cards=CARDS.input,
+    output:
+        csv="results/{dataset}/tables/gini_{method}.csv",
+        md=report("results/{dataset}/tables/gini_{method}.md", caption="../report/gini_table.rst",
+                  category="Table 1: Gini", subcategory="{dataset}", labels={"method": "{method}", "kind": "table"}),
+        tex="results/{dataset}/tables/gini_{method}.tex",
+        figure=report("results/{dataset}/figures/gini_vs_eps_{method}.png", caption="../report/gini_vs_eps.rst",
+                      category="Table 1: Gini", subcategory="{dataset}", labels={"method": "{method}", "kind": "plot"}),
+    log:
+        "results/{dataset}/logs/aggregate_gini/{method}.log",
+    params:
+        scores=SCORES.param,
+        cards=CARDS.param,
+        n_boot=EXP.report["bootstrap_samples"],
+        seed=EXP.seed,
+    script:
+        "../workflow_scripts/aggregate_gini.py"
+
+
+rule plot_attribution_maps:
+    input:
+        attributions=ATTRIBUTIONS.input,
+        scores=SCORES.input,
+        cards=CARDS.input,
+        selection="results/{dataset}/tables/selection.parquet",
+        test="results/{dataset}/data/test.npz",
+        pool="results/{dataset}/data/pool.parquet",
+    output:
+        report("results/{dataset}/figures/attribution_maps_{method}.png", caption="../report/attribution_maps.rst",
+               category="Figure 2: attribution maps", subcategory="{dataset}", labels={"method": "{method}"}),
+    log:
+        "results/{dataset}/logs/plot_attribution_maps/{method}.log",
+    params:
+        attributions=ATTRIBUTIONS.param,
+        scores=SCORES.param,
+        cards=CARDS.param,
+        n_images=EXP.report["figure_images"],
+    script:
+        "../workflow_scripts/plot_attribution_maps.py"
+
+
+@stage_targets
+def inequality_targets(dataset):
+    return [path for method in METHODS for path in (f"results/{dataset}/tables/gini_{method}.md",
+                                                    f"results/{dataset}/figures/attribution_maps_{method}.png")]

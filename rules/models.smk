@@ -22,6 +22,7 @@ rule train_model:
     threads: 1
     resources:
         gpu=1,
+        runtime=720,  # minutes, one model at ImageNet scale: the Slurm time limit
     script:
         "../workflow_scripts/train_model.py"
 
@@ -39,6 +40,7 @@ rule predict:
     threads: 1
     resources:
         gpu=1,
+        runtime=30,  # minutes, one model at ImageNet scale: the Slurm time limit
     script:
         "../workflow_scripts/predict.py"
 
@@ -79,5 +81,42 @@ rule evaluate_model:
     threads: 1
     resources:
         gpu=1,
+        runtime=60,  # minutes, one model at ImageNet scale: the Slurm time limit
     script:
         "../workflow_scripts/evaluate_model.py"
+
+
+# The paper's "correct for all models" filter, applied once per data set for every table.
+rule select_images:
+    input:
+        predictions=PREDICTIONS.input,
+    output:
+        selection="results/{dataset}/tables/selection.parquet",
+        info="results/{dataset}/tables/selection.json",
+    log:
+        "results/{dataset}/logs/select_images.log",
+    params:
+        predictions=PREDICTIONS.param,
+        settings=dataset_selection_settings,
+    script:
+        "../workflow_scripts/select_images.py"
+
+
+rule aggregate_models:
+    input:
+        cards=CARDS.input,
+    output:
+        csv="results/{dataset}/tables/models.csv",
+        md=report("results/{dataset}/tables/models.md", caption="../report/models.rst", category="Models",
+                  subcategory="{dataset}"),
+    log:
+        "results/{dataset}/logs/aggregate_models.log",
+    params:
+        cards=CARDS.param,
+    script:
+        "../workflow_scripts/aggregate_models.py"
+
+
+@stage_targets
+def model_targets(dataset):
+    return [f"results/{dataset}/tables/models.md"]

@@ -1,16 +1,15 @@
 """Snakemake adapter of the aggregate_gini rule."""
 
+from ineqbench.inequality.aggregate import aggregate_gini
 from ineqbench.logs import job_logging
-from ineqbench.reporting.aggregate_job import gini_table_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    models = sm.params.models
-    gini_table_job(
+    aggregate_gini(
         dataset=sm.wildcards.dataset,
         method=sm.wildcards.method,
-        score_paths=dict(zip(models, sm.input.scores)),
-        card_paths=dict(zip(models, sm.input.cards)),
+        score_paths=sm.params.scores,
+        card_paths=sm.params.cards,
         selection_path=sm.input.selection,
         selection_info_path=sm.input.selection_info,
         n_boot=sm.params.n_boot,

@@ -1,16 +1,15 @@
 """Snakemake adapter of the aggregate_noise rule."""
 
+from ineqbench.attacks.aggregate import aggregate_noise
 from ineqbench.logs import job_logging
-from ineqbench.reporting.attack_jobs import noise_table_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    models = sm.params.models
-    noise_table_job(
+    aggregate_noise(
         dataset=sm.wildcards.dataset,
         method=sm.wildcards.method,
-        noise_paths=dict(zip(models, sm.input.noise)),
-        card_paths=dict(zip(models, sm.input.cards)),
+        rows_paths=sm.params.rows,
+        card_paths=sm.params.cards,
         selection_path=sm.input.selection,
         selection_info_path=sm.input.selection_info,
         n_boot=sm.params.n_boot,

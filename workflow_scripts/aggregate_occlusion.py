@@ -1,16 +1,15 @@
 """Snakemake adapter of the aggregate_occlusion rule."""
 
+from ineqbench.attacks.aggregate import aggregate_occlusion
 from ineqbench.logs import job_logging
-from ineqbench.reporting.attack_jobs import occlusion_table_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    models = sm.params.models
-    occlusion_table_job(
+    aggregate_occlusion(
         dataset=sm.wildcards.dataset,
         method=sm.wildcards.method,
-        occlusion_paths=dict(zip(models, sm.input.occlusion)),
-        card_paths=dict(zip(models, sm.input.cards)),
+        occlusion_paths=sm.params.rows,
+        card_paths=sm.params.cards,
         selection_path=sm.input.selection,
         selection_info_path=sm.input.selection_info,
         n_boot=sm.params.n_boot,

@@ -1,17 +1,18 @@
 """Snakemake adapter of the attack_noise rule."""
 
-from ineqbench.attacks.jobs import noise_attack_job
+from ineqbench.attacks.jobs import attack_noise
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    noise_attack_job(
+    attack_noise(
         weights_path=sm.input.weights,
         card_path=sm.input.card,
         attributions_path=sm.input.attributions,
         test_path=sm.input.test,
         pool_path=sm.input.pool,
         settings=sm.params.settings,
+        context=sm.params.context,
         out_path=sm.output[0],
         threads=sm.threads,
     )

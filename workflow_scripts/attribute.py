@@ -1,12 +1,12 @@
 """Snakemake adapter of the attribute rule."""
 
-from ineqbench.attribution.compute import attribute_job
+from ineqbench.attribution.compute import attribute
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     options = sm.params.options
-    attribute_job(
+    attribute(
         weights_path=sm.input.weights,
         card_path=sm.input.card,
         test_path=sm.input.test,

@@ -1,11 +1,11 @@
 """Snakemake adapter of the bound_attribution rule."""
 
-from ineqbench.bounds.job import bound_attribution_job
+from ineqbench.bounds.job import bound_attribution
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    bound_attribution_job(
+    bound_attribution(
         weights_path=sm.input.weights,
         card_path=sm.input.card,
         test_path=sm.input.test,

@@ -1,12 +1,12 @@
 """Snakemake adapter of the evaluate_model rule."""
 
-from ineqbench.fetch.job import evaluate_model_job
+from ineqbench.fetch.job import evaluate_model
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     s = sm.params.settings
-    evaluate_model_job(
+    evaluate_model(
         weights_path=sm.input.weights,
         record_path=sm.input.record,
         test_path=sm.input.test,

@@ -1,11 +1,11 @@
 """Snakemake adapter of the fetch_checkpoint rule."""
 
-from ineqbench.fetch.job import fetch_checkpoint_job
+from ineqbench.fetch.job import fetch_checkpoint
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    fetch_checkpoint_job(
+    fetch_checkpoint(
         spec=sm.params.spec,
         info_path=sm.input.info,
         download_dir=sm.params.download_dir,

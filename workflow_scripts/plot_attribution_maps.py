@@ -1,17 +1,16 @@
 """Snakemake adapter of the plot_attribution_maps rule."""
 
+from ineqbench.inequality.aggregate import plot_attribution_maps
 from ineqbench.logs import job_logging
-from ineqbench.reporting.aggregate_job import attribution_figure_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    models = sm.params.models
-    attribution_figure_job(
+    plot_attribution_maps(
         dataset=sm.wildcards.dataset,
         method=sm.wildcards.method,
-        attribution_paths=dict(zip(models, sm.input.attributions)),
-        score_paths=dict(zip(models, sm.input.scores)),
-        card_paths=dict(zip(models, sm.input.cards)),
+        attribution_paths=sm.params.attributions,
+        score_paths=sm.params.scores,
+        card_paths=sm.params.cards,
         selection_path=sm.input.selection,
         test_path=sm.input.test,
         pool_path=sm.input.pool,

@@ -1,24 +1,22 @@
 """Snakemake adapter of the plot_occlusion_examples rule."""
 
+from ineqbench.attacks.aggregate import plot_occlusion_examples
 from ineqbench.logs import job_logging
-from ineqbench.reporting.attack_jobs import occlusion_figure_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    models = sm.params.models
-    occlusion_figure_job(
+    plot_occlusion_examples(
         dataset=sm.wildcards.dataset,
         method=sm.wildcards.method,
-        occlusion_paths=dict(zip(models, sm.input.occlusion)),
-        attribution_paths=dict(zip(models, sm.input.attributions)),
-        card_paths=dict(zip(models, sm.input.cards)),
+        occlusion_paths=sm.params.occlusion,
+        attribution_paths=sm.params.attributions,
+        card_paths=sm.params.cards,
         selection_path=sm.input.selection,
         info_path=sm.input.info,
         test_path=sm.input.test,
         pool_path=sm.input.pool,
-        budgets=list(sm.params.dataset["occlusion_budgets"]),
-        region_size=sm.params.dataset["region_size"],
         settings=sm.params.settings,
+        context=sm.params.context,
         n_figure_images=sm.params.n_images,
         figure_path=sm.output[0],
     )

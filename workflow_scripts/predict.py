@@ -1,11 +1,11 @@
 """Snakemake adapter of the predict rule."""
 
 from ineqbench.logs import job_logging
-from ineqbench.models.predict_job import predict_job
+from ineqbench.models.predict_job import predict
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    predict_job(
+    predict(
         weights_path=sm.input.weights,
         card_path=sm.input.card,
         test_path=sm.input.test,

@@ -1,11 +1,11 @@
 """Snakemake adapter of the score_inequality rule."""
 
-from ineqbench.inequality.score import score_inequality_job
+from ineqbench.inequality.score import score_inequality
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    score_inequality_job(
+    score_inequality(
         attributions_path=sm.input.attributions,
         test_path=sm.input.test,
         pool_path=sm.input.pool,

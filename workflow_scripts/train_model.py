@@ -1,12 +1,12 @@
 """Snakemake adapter of the train_model rule."""
 
 from ineqbench.logs import job_logging
-from ineqbench.models.train_job import train_model_job
+from ineqbench.models.train_job import train_model
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     s = sm.params.settings
-    train_model_job(
+    train_model(
         spec=sm.params.spec,
         recipe=sm.params.recipe,
         train_path=sm.input.train,

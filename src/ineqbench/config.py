@@ -10,8 +10,6 @@ methods resolved into `MethodSpec`s.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, fields
@@ -21,21 +19,20 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ineqbench.attacks.noise import NOISE_DISTRIBUTIONS, NOISE_TYPES, parse_budget
-from ineqbench.attacks.occlusion import CENTRES, COLOURS, LOOP_ORDERS
-from ineqbench.attacks.pgd import THREAT_NORMS
-from ineqbench.attacks.ranking import RANKINGS
+from ineqbench.attacks.families import ATTACK_FAMILIES
+from ineqbench.attacks.noise import parse_budget
 from ineqbench.attribution.methods import MethodSpec, resolve_methods
 from ineqbench.bounds.attacks import BOUND_ATTACKS
 from ineqbench.bounds.differentiable import DIFFERENTIABLE_KINDS
 from ineqbench.bounds.formulas import EUCLIDEAN_RADII
 from ineqbench.bounds.spectral import SIGMA_MAX_METHODS
 from ineqbench.data import DATASETS
+from ineqbench.fetch.model_sources import SOURCES
 from ineqbench.inequality.transforms import TRANSFORMS
-from ineqbench.models.sources import SOURCES
 from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon, standard_and_strongest
 from ineqbench.models.training import OPTIMIZERS, TrainingRecipe
 from ineqbench.registry import UnknownNameError
+from ineqbench.threats import THREAT_NORMS
 
 
 class ConfigError(ValueError):
@@ -59,12 +56,6 @@ def _fill_defaults(validator_class):
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-def stable_hash(obj: Any) -> str:
-    """sha256 of the canonical JSON of `obj`, first 16 hex digits: the config hash of provenance."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -117,6 +108,7 @@ class AttackConfig:
     occlusion: dict
     transfer_pairs: dict[str, tuple[tuple[str, str], ...]]
     transfer_methods: tuple[str, ...]
+    families: dict[str, dict]  # enabled attack family -> its settings (`settings.as_dict()`), guided first
 
 
 @dataclass(frozen=True)
@@ -296,19 +288,30 @@ def _recipe(name: str, raw: dict) -> TrainingRecipe:
     return recipe
 
 
-_ATTACK_NAMES = (
-    ("noise", "types", NOISE_TYPES),
-    ("noise", "ranking", RANKINGS),
-    ("noise", "distribution", NOISE_DISTRIBUTIONS),
-    ("occlusion", "colours", COLOURS),
-    ("occlusion", "loop", LOOP_ORDERS),
-    ("occlusion", "centres", CENTRES),
-    ("occlusion", "ranking", RANKINGS),
-)
+def _attack_families(raw: dict, seed: int) -> dict[str, dict]:
+    """The enabled families (all registered ones by default), guided first, each with its settings
+    built from the sections it reads and checked against its registries."""
+    names = raw["families"] if raw["families"] is not None else ATTACK_FAMILIES.names()
+    for name in names:
+        _check(name, ATTACK_FAMILIES, "attacks/families")
+    settings = {}
+    for name in sorted(dict.fromkeys(names), key=lambda n: (not ATTACK_FAMILIES.get(n).guided, n)):
+        try:
+            family = ATTACK_FAMILIES.get(name).settings.of_experiment(raw, seed)
+            family.check()
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{err}" if str(err).startswith("attacks/") else f"attacks ({name}): {err}") from None
+        settings[name] = family.as_dict()
+    return settings
 
 
 def _attack_config(
-    raw: dict, methods: dict, table_method: str, datasets: dict[str, DatasetConfig], models: dict[str, ModelSpec]
+    raw: dict,
+    methods: dict,
+    table_method: str,
+    datasets: dict[str, DatasetConfig],
+    models: dict[str, ModelSpec],
+    seed: int,
 ) -> AttackConfig:
     noise, occlusion, transfer = raw["noise"], raw["occlusion"], raw["transfer"]
     attack_methods = raw["methods"] if raw["methods"] is not None else list(methods)
@@ -322,10 +325,7 @@ def _attack_config(
     for m in transfer["methods"]:
         if m not in attack_methods:
             raise ConfigError(f"attacks/transfer/methods: {m!r} is not among the attacked methods {attack_methods}")
-    for section, key, registry in _ATTACK_NAMES:
-        values = raw[section][key]
-        for value in values if isinstance(values, list) else [values]:
-            _check(value, registry, f"attacks/{section}/{key}")
+    families = _attack_families(raw, seed)
     try:
         parsed = [parse_budget(b) for b in noise["budgets"]]
         table = parse_budget(noise.pop("table_budget"))
@@ -354,6 +354,7 @@ def _attack_config(
         occlusion,
         {d: tuple(p) for d, p in pairs.items()},
         tuple(transfer["methods"]),
+        families,
     )
 
 
@@ -446,7 +447,9 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
             f"report/table_method {raw['report']['table_method']!r} is not among the configured "
             f"methods {sorted(methods)}"
         )
-    attacks = _attack_config(copy.deepcopy(raw["attacks"]), methods, raw["report"]["table_method"], datasets, models)
+    attacks = _attack_config(
+        copy.deepcopy(raw["attacks"]), methods, raw["report"]["table_method"], datasets, models, raw["seed"]
+    )
     bounds = _bounds_config(raw["bounds"], raw["attribution"]["custom"], raw["seed"], datasets, models)
 
     return Experiment(
@@ -474,5 +477,4 @@ __all__ = [
     "Experiment",
     "DatasetConfig",
     "load_experiment",
-    "stable_hash",
 ]

@@ -22,6 +22,12 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def stable_hash(obj: Any) -> str:
+    """sha256 of the canonical JSON of `obj`, first 16 hex digits: the config hash of provenance."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success rename it onto `path`, else delete it."""

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ineqbench.io import sha256_file
+from ineqbench.io import sha256_file, stable_hash
 
 
 def _version(package: str) -> str:
@@ -22,8 +22,6 @@ def _version(package: str) -> str:
 def provenance(settings: Any, *, seed: int | None = None, inputs: list[str | Path] = ()) -> dict:
     """`settings` is only the part of the config this output depends on, so that adding a model does
     not change the hash (and the provenance) of outputs that do not involve it."""
-    from ineqbench.config import stable_hash
-
     return {
         "ineqbench_version": _version("ineqbench"),
         "torch_version": _version("torch"),

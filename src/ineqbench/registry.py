@@ -51,6 +51,11 @@ class Registry(Generic[T]):
         did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
         return f"unknown {self.kind} {name!r}.{did_you_mean} Valid choices: {', '.join(sorted(self._entries))}"
 
+    def check(self, name: str, where: str) -> None:
+        """Raise ValueError naming `where` (a config key) unless `name` is registered."""
+        if name not in self._entries:
+            raise ValueError(f"{where}: {self.unknown_message(name)}")
+
     def names(self, pattern: str = "*") -> list[str]:
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
 

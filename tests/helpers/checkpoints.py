@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ineqbench.fetch.job import fetch_checkpoint_job
+from ineqbench.fetch.job import fetch_checkpoint
 from ineqbench.fetch.sources import IMAGENET_MEAN, IMAGENET_STD
 from ineqbench.io import read_json
 from ineqbench.models.checkpoint import load_model
@@ -28,7 +28,7 @@ def rmt_checkpoint(network: torch.nn.Module, mean=IMAGENET_MEAN, std=IMAGENET_ST
 def fetch(tmp_path: Path, info: Path, **spec_fields) -> tuple[torch.nn.Module, dict]:
     spec = ModelSpec(id=spec_fields.pop("id", "m"), dataset="d", **spec_fields)
     weights, record = tmp_path / "out" / "m.safetensors", tmp_path / "out" / "m.json"
-    fetch_checkpoint_job(
+    fetch_checkpoint(
         spec=spec.as_dict(),
         info_path=str(info),
         download_dir=str(tmp_path / "downloads"),

@@ -28,6 +28,7 @@ def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     assert counts["aggregate_gini"] == n_methods
     assert counts["plot_attribution_maps"] == n_methods
     assert counts["attack_noise"] == counts["attack_occlusion"] == n_models * n_attacked
+    assert counts["attack_random_occlusion"] == n_models  # the control reads no attribution: one job per model
     assert counts["aggregate_noise"] == counts["aggregate_occlusion"] == counts["plot_occlusion_examples"] == n_attacked
     assert counts["aggregate_ablation"] == 1 and counts["aggregate_transfer"] == len(exp.attacks.transfer_methods)
     assert counts["compare_with_paper"] == 1

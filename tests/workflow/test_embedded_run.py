@@ -161,8 +161,10 @@ def test_ablation_and_transfer_tables(run_dir, default_config):
     ablation = pd.read_csv(run_dir / f"results/{DATASET}/tables/ablation.csv")
     methods = default_config["attribution"]["methods"]
     assert set(ablation["method"]) == set(methods)
-    assert set(ablation["column"]) == {"Gini", "Noise I", "Noise II", "Occ-B", "Occ-G", "Occ-W"}
-    assert len(ablation) == len(methods) * 4 * 6  # (std, largest ε) x 2 architectures, 6 columns
+    occlusion = {"Occ-B", "Occ-G", "Occ-W"}
+    random = {f"{c} random" for c in occlusion}  # the random-region control beside the guided occlusion
+    assert set(ablation["column"]) == {"Gini", "Noise I", "Noise II", *occlusion, *random}
+    assert len(ablation) == len(methods) * 4 * 9  # (std, largest ε) x 2 architectures, 9 columns
     transfer = pd.read_csv(run_dir / f"results/{DATASET}/tables/transfer_ig.csv")
     assert len(transfer.groupby(["source", "target"])) == 4
     assert (transfer["rebuild_mismatches"] == 0).all()  # every attacked image regenerated exactly
@@ -190,6 +192,7 @@ def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, defau
         "score_inequality": n_methods,
         "attack_noise": n_methods,
         "attack_occlusion": n_methods,
+        "attack_random_occlusion": 1,
         "select_images": 1,
         "aggregate_models": 1,
         "aggregate_gini": n_methods,
@@ -201,7 +204,7 @@ def test_adding_a_model_reruns_only_that_model_and_the_aggregates(run_dir, defau
         "aggregate_transfer": 1,
         "compare_with_paper": 1,
         "all": 1,
-        "total": 8 + 9 * n_methods,
+        "total": 9 + 9 * n_methods,
     }
     for line in out.splitlines():
         if line.strip().startswith("wildcards:") and "model=" in line:

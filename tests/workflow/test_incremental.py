@@ -86,7 +86,8 @@ def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
     out = dry_run_with(complete_run, config)
     # per method: attribute, score_inequality, attack_noise, attack_occlusion of the new model, and the
     # aggregates gini, attribution maps, noise, occlusion, occlusion examples; its IG bounds and the
-    # bounds tables. A standard model of seed 1 has no l∞ partner of that seed, so no transfer pair is
+    # bounds tables; its random-region occlusion (one job, whatever the method). A standard model of seed 1
+    # has no l∞ partner of that seed, so no transfer pair is
     # added (the transfer table still reruns: its model list grew).
     assert job_counts(out) == {
         "train_model": 1,
@@ -95,6 +96,7 @@ def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
         "score_inequality": 2,
         "attack_noise": 2,
         "attack_occlusion": 2,
+        "attack_random_occlusion": 1,
         "bound_attribution": 1,
         "select_images": 1,
         "aggregate_models": 1,
@@ -108,12 +110,12 @@ def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
         "compare_with_paper": 1,
         "aggregate_bounds": 1,
         "all": 1,
-        "total": 28,
+        "total": 29,
     }
     jobs = scheduled_jobs(out)
-    assert len(jobs) == 28
+    assert len(jobs) == 29
     per_model = [wildcards for _, wildcards, _ in jobs if "model" in wildcards]
-    assert len(per_model) == 11 and all(w["model"] == new for w in per_model), per_model
+    assert len(per_model) == 12 and all(w["model"] == new for w in per_model), per_model
 
 
 def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(complete_run):

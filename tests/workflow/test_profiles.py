@@ -7,33 +7,23 @@ import re
 
 import pytest
 
-from tests.helpers.workflow import make_workdir, resources_by_rule, run_snakemake
+from ineqbench.workflow_rules import slurm_plan
+from tests.helpers.workflow import gpu_rules, make_workdir, resources_by_rule, run_snakemake
 
 pytestmark = pytest.mark.workflow
-GPU_RULES = {
-    "train_model",
-    "predict",
-    "attribute",
-    "attack_noise",
-    "attack_occlusion",
-    "transfer_attacks",
-    "bound_attribution",
-}
-CPU_RULES = {
-    "prepare_dataset",
-    "score_inequality",
-    "select_images",
-    "aggregate_gini",
-    "aggregate_models",
-    "plot_attribution_maps",
-    "compare_with_paper",
-    "aggregate_bounds",
-}
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, default_config):
     return make_workdir(tmp_path_factory.mktemp("profiles"), default_config)
+
+
+@pytest.fixture(scope="module")
+def rule_sets(workdir) -> tuple[set[str], set[str]]:
+    """(GPU rules, CPU rules) as the rules declare them: Snakemake's own dry run, no profile."""
+    out = run_snakemake(workdir, "-n", "--cores", "1").stdout
+    gpu = gpu_rules(out)
+    return gpu, set(resources_by_rule(out)) - gpu - {"all"}
 
 
 def slurm_dry_run(workdir, monkeypatch, **site) -> str:
@@ -44,7 +34,10 @@ def slurm_dry_run(workdir, monkeypatch, **site) -> str:
     return run_snakemake(workdir, "-n", "--cores", "8", "--profile", "slurm").stdout
 
 
-def test_gpu_rules_request_one_gpu_and_cpu_rules_none(workdir, monkeypatch):
+def test_gpu_rules_request_one_gpu_and_cpu_rules_none(workdir, monkeypatch, rule_sets):
+    GPU_RULES, CPU_RULES = rule_sets
+    assert {"train_model", "attribute", "attack_occlusion", "attack_random_occlusion", "bound_attribution"} <= GPU_RULES
+    assert {"prepare_dataset", "score_inequality", "aggregate_gini", "aggregate_bounds"} <= CPU_RULES
     resources = resources_by_rule(slurm_dry_run(workdir, monkeypatch))
     assert GPU_RULES | CPU_RULES <= set(resources), sorted(resources)
     for rule in GPU_RULES:
@@ -58,7 +51,8 @@ def test_gpu_rules_request_one_gpu_and_cpu_rules_none(workdir, monkeypatch):
     )  # unset: the cluster's defaults
 
 
-def test_site_settings_come_from_one_place_each(workdir, monkeypatch):
+def test_site_settings_come_from_one_place_each(workdir, monkeypatch, rule_sets):
+    GPU_RULES, CPU_RULES = rule_sets
     out = slurm_dry_run(
         workdir, monkeypatch, ACCOUNT="proj42", PARTITION="cpuq", GPU_PARTITION="gpuq", CPUS_PER_GPU="8"
     )
@@ -85,3 +79,10 @@ def test_one_group_per_model_and_one_for_the_tables(workdir, monkeypatch, defaul
 def test_local_profile_keeps_every_job_separate(workdir):
     out = run_snakemake(workdir, "-n", "--cores", "2", "--profile", "profiles/local").stdout
     assert "Group job" not in out
+
+
+def test_the_profiles_reading_of_the_rules_agrees_with_snakemake(workdir, rule_sets):
+    gpu, cpu = rule_sets
+    plan = slurm_plan(workdir / "rules")
+    assert gpu <= set(plan.gpu) and not cpu & set(plan.gpu)  # evaluate_model: GPU, but not in this DAG
+    assert "score_inequality" in plan.per_model and "aggregate_gini" in plan.tables

@@ -42,9 +42,9 @@ def test_every_planned_job_ran_and_nothing_is_left_to_do(tiny_run, planned):
 def test_each_table_has_its_markdown_csv_and_rows(tiny_run):
     folder = tiny_run / "results" / DATASET / "tables"
     for csv in folder.glob("*.csv"):
-        frame = pd.read_csv(csv)
-        assert len(frame), csv.name
-        if csv.stem not in ("bounds_images",):
+        if csv.stem != "paper_comparison":  # the paper has no numbers of the synthetic data set
+            assert len(pd.read_csv(csv)), csv.name
+        if csv.stem != "bounds_images":
             assert (folder / f"{csv.stem}.md").exists(), csv.name
     gini = (folder / "gini_ig.md").read_text()
     assert re.search(rf"N = \d+ images correctly classified by all {len(MODELS)} models", gini)

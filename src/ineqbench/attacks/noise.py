@@ -24,10 +24,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 import torch
 
+from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions
+from ineqbench.attacks.inputs import AttackInputs, concat_rows, predict
 from ineqbench.attacks.ranking import RANKINGS, descending_ranks
 from ineqbench.registry import Registry
+from ineqbench.seeds import image_seed
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,23 @@ class NoiseSettings:
     seed: int = 0
     batch_size: int = 128
 
+    def check(self) -> None:
+        """Every name against its registry and every budget parsed; ValueError names the bad key."""
+        for noise_type in self.types:
+            NOISE_TYPES.check(noise_type, "attacks/noise/types")
+        RANKINGS.check(self.ranking, "attacks/noise/ranking")
+        NOISE_DISTRIBUTIONS.check(self.distribution, "attacks/noise/distribution")
+        for budget in self.budgets:
+            try:
+                parse_budget(budget)
+            except ValueError as err:
+                raise ValueError(f"attacks/noise: {err}") from None
+
+    @classmethod
+    def of_experiment(cls, attacks: dict, seed: int) -> NoiseSettings:
+        """The `attacks/noise` section; the per-image seeds derive from the experiment seed."""
+        return cls(**{k: v for k, v in attacks["noise"].items() if k != "table_budget"}, seed=seed)
+
     def as_dict(self) -> dict:
         return {**self.__dict__, "types": list(self.types), "budgets": list(self.budgets)}
 
@@ -135,7 +156,7 @@ def budget_count(value: int | float | str, n_elements: int) -> int:
 
 def noise_seed(seed: int, pool_index: int) -> int:
     """The per-image seed of the noise draws, stable across runs, machines and devices."""
-    return int(np.random.SeedSequence([seed, int(pool_index)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+    return image_seed(seed, pool_index)
 
 
 @dataclass(frozen=True)
@@ -193,3 +214,85 @@ def apply_noise(plan: NoisePlan, noise_type: str, k: int) -> torch.Tensor:
         lo, hi = _image_range(plan.z)
         z_new = torch.minimum(torch.maximum(z_new, lo), hi)
     return torch.where(mask, (z_new * plan.std + plan.mean).clamp(0, 1), plan.x)
+
+
+# ---- the family: its run, the rebuild of a stored row, its rows in Tables 3 and 4 ----
+
+
+@torch.no_grad()
+def noise_attack(inputs: AttackInputs, settings: NoiseSettings, context: AttackContext | None = None) -> pd.DataFrame:
+    """One row per (image, noise type, budget): k, the per-image seed, the new prediction, fooled."""
+    n_elements = int(np.prod(inputs.images.shape[1:]))
+    budgets = [(str(b), budget_count(b, n_elements)) for b in settings.budgets]
+    seeds = np.array([noise_seed(settings.seed, p) for p in inputs.pool_index], dtype=np.int64)
+    frames = []
+    for part, x, _, maps in inputs.batches(settings.batch_size):
+        plan = plan_noise(x, maps, seeds[part], settings, inputs.model.mean, inputs.model.std)
+        for noise_type in settings.types:
+            for budget, k in budgets:
+                prediction, margin = predict(inputs.model, apply_noise(plan, noise_type, k))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "pool_index": inputs.pool_index[part],
+                            "label": inputs.labels[part],
+                            "noise_type": noise_type,
+                            "budget": budget,
+                            "k": k,
+                            "fraction": k / n_elements,
+                            "noise_seed": seeds[part],
+                            "prediction": prediction,
+                            "fooled": prediction != inputs.labels[part],
+                            "margin": margin,
+                        }
+                    )
+                )
+    return concat_rows(frames)
+
+
+def noise_label(noise_type: str) -> str:
+    return NOISE_TYPES.get(noise_type).label
+
+
+def _transfer_rows(rows: pd.DataFrame, context: AttackContext) -> pd.DataFrame:
+    """Tables 4 transfers the noise at the table budget only."""
+    rows = rows[rows["budget"] == str(context.noise_budget)]
+    return rows.assign(setting=rows["noise_type"], source_fooled=rows["fooled"])[
+        ["pool_index", "label", "setting", "budget", "source_fooled", "prediction", "noise_seed", "k"]
+    ]
+
+
+def _rebuild(rows, x, maps, pool_index, settings: NoiseSettings, context, mean, std):
+    """One noise field and order per image (its seed), then each (type, k) group's mask."""
+    plan = plan_noise(x, maps, [noise_seed(settings.seed, p) for p in pool_index], settings, mean, std)
+    return [
+        (group, apply_noise(plan, noise_type, int(k))[positions(pool_index, group, x.device)])
+        for (noise_type, k), group in rows.groupby(["setting", "k"], sort=False)
+    ]
+
+
+def _ablation_rows(rows: pd.DataFrame, context: AttackContext) -> pd.DataFrame:
+    """Table 3: Noise I and II at the table budget (the random baseline is Figure 3's)."""
+    rows = rows[(rows["budget"] == str(context.noise_budget)) & rows["noise_type"].isin(["type1", "type2"])]
+    return rows.assign(setting=rows["noise_type"])
+
+
+ATTACK_FAMILIES.add(
+    "noise",
+    AttackFamily(
+        description="inductive noise on the k channel-elements of largest attribution (Duan et al. 3.2.1)",
+        context=(),
+        guided=True,
+        table="noise",
+        settings=NoiseSettings,
+        run=noise_attack,
+        transfer_rows=_transfer_rows,
+        rebuild=_rebuild,
+        label=noise_label,
+        transfer_label=lambda setting, budget: noise_label(setting),
+        ablation_rows=_ablation_rows,
+        ablation_caption=lambda rows, context: (
+            f"noise at k = {int(rows['k'].iloc[0]) if len(rows) else 0} ({context.noise_budget} of C×H×W)"
+        ),
+    ),
+)

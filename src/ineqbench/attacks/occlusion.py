@@ -17,13 +17,19 @@ and D costs N x H x W integers per image whatever R is.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
+from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions
+from ineqbench.attacks.inputs import AttackInputs, concat_rows
 from ineqbench.attacks.ranking import RANKINGS
 from ineqbench.registry import Registry
+
+log = logging.getLogger(__name__)
 
 # Fill colours in pixel units, (x, mean, std) -> (B, C, 1, 1). `image_min` is the released code's fill:
 # the minimum of the normalised image over all channels (near black), mapped back to pixels.
@@ -97,6 +103,18 @@ class OcclusionSettings:
     ranking: str = "signed"
     chunk: int = 4  # candidates per image per round of the batched search (benchmarks/bench_occlusion.py)
     batch_size: int = 256  # images per forward pass
+
+    def check(self) -> None:
+        for colour in self.colours:
+            COLOURS.check(colour, "attacks/occlusion/colours")
+        LOOP_ORDERS.check(self.loop, "attacks/occlusion/loop")
+        CENTRES.check(self.centres, "attacks/occlusion/centres")
+        RANKINGS.check(self.ranking, "attacks/occlusion/ranking")
+
+    @classmethod
+    def of_experiment(cls, attacks: dict, seed: int) -> OcclusionSettings:
+        """The `attacks/occlusion` section (deterministic: no seed)."""
+        return cls(**attacks["occlusion"])
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "colours": list(self.colours)}
@@ -239,3 +257,123 @@ def search_batched(
         next_j[active] += chunk
         active = active[~finished]
     return result
+
+
+# ---- the search over every budget and colour, whatever chooses the centres ----
+
+# (batch slice, the batch's maps or None, N) -> (B, N, 2) centres, most important first
+CentreChoice = Callable[[slice, torch.Tensor | None, int], torch.Tensor]
+
+
+def fills(colours, x: torch.Tensor, model) -> dict[str, torch.Tensor]:
+    return {colour: COLOURS.get(colour)(x, model.mean, model.std) for colour in colours}
+
+
+@torch.no_grad()
+def occlusion_search(
+    inputs: AttackInputs, settings: OcclusionSettings, budgets: list[Budget], choose: CentreChoice, what: str
+) -> pd.DataFrame:
+    """One row per (image, budget, colour): success, the (n, r) the search stopped at, the occluded
+    area fraction there, the prediction, and top-2 margins (at the stop, and the smallest seen)."""
+    frames = []
+    height, width = inputs.images.shape[2:]
+    for budget in budgets:
+        candidates = LOOP_ORDERS.get(settings.loop)(budget.regions, budget.radius)
+        cand = torch.tensor(candidates, device=inputs.device)
+        for part, x, y, maps in inputs.batches(settings.batch_size):
+            cover = coverage(choose(part, maps, budget.regions), height, width)
+            for colour, fill in fills(settings.colours, x, inputs.model).items():
+                found = search_batched(
+                    inputs.model, x, y, fill, cover, candidates, chunk=settings.chunk, batch_size=settings.batch_size
+                )
+                n, r = cand[found.stop, 0], cand[found.stop, 1]
+                area = occlusion_mask(cover, n, r).float().mean(dim=(1, 2))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "pool_index": inputs.pool_index[part],
+                            "label": inputs.labels[part],
+                            "budget": budget.label,
+                            "max_regions": budget.regions,
+                            "max_radius": budget.radius,
+                            "colour": colour,
+                            "success": found.success.cpu().numpy(),
+                            "n": n.cpu().numpy(),
+                            "r": r.cpu().numpy(),
+                            "candidates_evaluated": found.stop.cpu().numpy() + 1,
+                            "area_fraction": area.cpu().numpy(),
+                            "prediction": found.prediction.cpu().numpy(),
+                            "margin": found.margin.cpu().numpy(),
+                            "min_margin": found.min_margin.cpu().numpy(),
+                        }
+                    )
+                )
+        log.info("%s %s done", what, budget.label)
+    return concat_rows(frames)
+
+
+def smallest_budget(budgets) -> Budget:
+    """The budget of Table 3 (the paper used its smaller one, N=5, R=10)."""
+    return min((Budget(**b) for b in budgets), key=lambda b: (b.regions * b.radius, b.regions))
+
+
+def colour_label(colour: str) -> str:
+    """Occ-B, Occ-G, Occ-W as in the paper; other fills keep their name."""
+    return f"Occ-{_COLOUR_LETTERS.get(colour, colour)}"
+
+
+_COLOUR_LETTERS = {"black": "B", "grey": "G", "white": "W"}
+
+
+def occlusion_transfer_rows(rows: pd.DataFrame, context: AttackContext) -> pd.DataFrame:
+    """Table 4 transfers every budget and colour."""
+    return rows.assign(setting=rows["colour"], source_fooled=rows["success"])[
+        ["pool_index", "label", "setting", "budget", "source_fooled", "prediction", "max_regions", "n", "r"]
+    ]
+
+
+def occlusion_ablation_rows(rows: pd.DataFrame, context: AttackContext) -> pd.DataFrame:
+    """Table 3: every colour at the smallest budget."""
+    rows = rows[rows["budget"] == smallest_budget(context.budgets).label]
+    return rows.assign(setting=rows["colour"], fooled=rows["success"])
+
+
+# ---- the family: Algorithm 1, centres ranked by the attribution ----
+
+
+def occlusion_attack(inputs: AttackInputs, settings: OcclusionSettings, context: AttackContext) -> pd.DataFrame:
+    def ranked(part: slice, maps: torch.Tensor, count: int) -> torch.Tensor:
+        return centres_of(maps, count, settings, context.region_size)
+
+    return occlusion_search(inputs, settings, [Budget(**b) for b in context.budgets], ranked, "occlusion")
+
+
+def _rebuild(rows, x, maps, pool_index, settings: OcclusionSettings, context, mean, std):
+    out = []
+    for (regions, colour), group in rows.groupby(["max_regions", "setting"], sort=False):
+        pick = positions(pool_index, group, x.device)
+        n, r = (torch.from_numpy(group[c].to_numpy().astype("int64")).to(x.device) for c in ("n", "r"))
+        images = rebuild_occluded(
+            x[pick], maps[pick], int(regions), colour, n, r, settings, context.region_size, mean, std
+        )
+        out.append((group, images))
+    return out
+
+
+ATTACK_FAMILIES.add(
+    "occlusion",
+    AttackFamily(
+        description="inductive occlusion of the regions of largest attribution (Duan et al. Algorithm 1)",
+        context=("region_size", "budgets"),
+        guided=True,
+        table="occlusion",
+        settings=OcclusionSettings,
+        run=occlusion_attack,
+        transfer_rows=occlusion_transfer_rows,
+        rebuild=_rebuild,
+        label=colour_label,
+        transfer_label=lambda setting, budget: f"{colour_label(setting)} ({budget})",
+        ablation_rows=occlusion_ablation_rows,
+        ablation_caption=lambda rows, context: f"occlusion at {smallest_budget(context.budgets).label}",
+    ),
+)

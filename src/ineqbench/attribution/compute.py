@@ -19,7 +19,7 @@ from ineqbench.device import select_device
 from ineqbench.models.checkpoint import load_model
 from ineqbench.provenance import provenance
 
-__all__ = ["AttributionMaps", "attribute_job", "compute_attributions", "iter_attributions", "load_attributions"]
+__all__ = ["AttributionMaps", "attribute", "compute_attributions", "iter_attributions", "load_attributions"]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def compute_attributions(
     return np.concatenate(maps), np.concatenate(deltas)
 
 
-def attribute_job(
+def attribute(
     *,
     weights_path: str,
     card_path: str,

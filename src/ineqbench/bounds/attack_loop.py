@@ -8,7 +8,7 @@ not) gave the attack its gradients; the best deviation is taken over counted ite
 starting point x itself always counts, with deviation 0 and cosine 1. Iterates that flip the label
 are still recorded (with `label_kept` False), so a caller can see what the constraint removed.
 
-Geometry. Steps and projections are the suite's PGD ones (`ineqbench.attacks.pgd.THREAT_NORMS`:
+Geometry. Steps and projections are the suite's PGD ones (`ineqbench.threats.THREAT_NORMS`:
 normalised-gradient steps and radial projection for l2, sign steps and clamping for l∞), followed
 by a clamp to the valid pixel range [0, 1]. The clamp never leaves the ball: x is in [0, 1], so
 clamping moves every coordinate of x + δ towards x. Random points in the ball come from a CPU
@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.func import grad_and_value
 
-from ineqbench.attacks.pgd import THREAT_NORMS
 from ineqbench.bounds.differentiable import AttributionMap
+from ineqbench.threats import THREAT_NORMS
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def linf_radius(epsilon: float, sigma_max: float, d: int, column_norm_sum: float
     return epsilon * min(candidates)
 
 
-# Threat norm -> radius; keyed like the attacks' threat norms (`ineqbench.attacks.pgd.THREAT_NORMS`).
+# Threat norm -> radius; keyed like the attacks' threat norms (`ineqbench.threats.THREAT_NORMS`).
 EUCLIDEAN_RADII: Registry[Callable[..., float]] = Registry("bound threat norm")
 EUCLIDEAN_RADII.add("l2", lambda epsilon, sigma_max, d=None, column_norm_sum=None: l2_radius(epsilon, sigma_max))
 EUCLIDEAN_RADII.add("linf", linf_radius)

@@ -35,7 +35,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ineqbench.attacks.noise import noise_seed
 from ineqbench.attribution.methods import MethodSpec
 from ineqbench.bounds.attack_loop import AttackResult
 from ineqbench.bounds.attacks import random_point, run_attack
@@ -45,10 +44,11 @@ from ineqbench.bounds.spectral import SpectralEstimate, dense_spectrum, sigma_ma
 from ineqbench.bounds.surrogate import softplus_surrogate
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
-from ineqbench.inequality.gini import global_gini, regional_gini
+from ineqbench.gini import global_gini, regional_gini
 from ineqbench.io import write_parquet
 from ineqbench.models.checkpoint import load_model
 from ineqbench.provenance import provenance
+from ineqbench.seeds import image_seed
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def bound_image(
     return rows
 
 
-def bound_attribution(
+def bound_images(
     nets: Networks,
     spec: MethodSpec,
     images: np.ndarray,
@@ -257,7 +257,7 @@ def bound_attribution(
     for i, (image, label, p) in enumerate(zip(images, labels, pool_index)):
         start = time.perf_counter()
         x = torch.from_numpy(image).float().div_(255.0).to(device)
-        image_rows = bound_image(nets, spec, x, int(label), settings, region_size, noise_seed(settings.seed, int(p)))
+        image_rows = bound_image(nets, spec, x, int(label), settings, region_size, image_seed(settings.seed, int(p)))
         rows += [{"pool_index": int(p), **r} for r in image_rows]
         log.info(
             "image %d/%d (pool %d): sigma_max %.4g, %.1f s",
@@ -270,7 +270,7 @@ def bound_attribution(
     return pd.DataFrame(rows)
 
 
-def bound_attribution_job(
+def bound_attribution(
     *,
     weights_path: str,
     card_path: str,
@@ -293,7 +293,7 @@ def bound_attribution_job(
     )
     pool, split = load_pool_images(test_path, pool_path)
     n = min(bounds.n_images, len(pool))
-    frame = bound_attribution(
+    frame = bound_images(
         nets, spec, split.images[:n], split.labels[:n], pool["pool_index"].to_numpy()[:n], bounds, region_size, device
     )
     meta = {

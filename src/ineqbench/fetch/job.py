@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 from ineqbench.device import select_device
+from ineqbench.fetch.model_sources import SOURCES
 from ineqbench.io import read_json, sha256_file, write_json
 from ineqbench.models.architectures import build_classifier
 from ineqbench.models.checkpoint import load_model, save_checkpoint
-from ineqbench.models.sources import SOURCES
 from ineqbench.models.spec import ModelSpec
 from ineqbench.models.train_job import evaluate_model_card
 from ineqbench.provenance import provenance
@@ -53,7 +53,7 @@ def load_strictly(backbone: nn.Module, state: dict[str, torch.Tensor], what: str
     backbone.load_state_dict(state, strict=True)
 
 
-def fetch_checkpoint_job(*, spec: dict, info_path: str, download_dir: str, weights_path: str, record_path: str) -> None:
+def fetch_checkpoint(*, spec: dict, info_path: str, download_dir: str, weights_path: str, record_path: str) -> None:
     model_spec = ModelSpec(**spec)
     source = SOURCES.get(model_spec.source)
     info = read_json(info_path)
@@ -97,7 +97,7 @@ def fetch_checkpoint_job(*, spec: dict, info_path: str, download_dir: str, weigh
     )
 
 
-def evaluate_model_job(
+def evaluate_model(
     *,
     weights_path: str,
     record_path: str,

@@ -13,7 +13,7 @@ import torch
 
 from ineqbench.attribution.cache import AttributionMaps, load_attributions
 from ineqbench.data.prepare import load_pool_images
-from ineqbench.inequality.gini import global_gini, regional_gini
+from ineqbench.gini import global_gini, regional_gini
 from ineqbench.inequality.transforms import TRANSFORMS
 from ineqbench.io import write_parquet
 from ineqbench.provenance import provenance
@@ -58,7 +58,7 @@ def score_maps(
     return pd.concat(frames, ignore_index=True)
 
 
-def score_inequality_job(
+def score_inequality(
     *, attributions_path: str, test_path: str, pool_path: str, transforms: list[str], region_size: int, out_path: str
 ) -> None:
     maps, arrays, meta = load_attributions(attributions_path)

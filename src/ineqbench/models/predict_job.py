@@ -23,7 +23,7 @@ def logits_of(model, images: np.ndarray, labels: np.ndarray, device: torch.devic
     return np.concatenate([model(x).float().cpu().numpy() for _, x, _ in batches])
 
 
-def predict_job(
+def predict(
     *, weights_path: str, card_path: str, test_path: str, pool_path: str, out_path: str, threads: int = 1
 ) -> None:
     device = select_device(threads)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ineqbench.io import atomic_path, sha256_file
+from ineqbench.io import atomic_path, sha256_file, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,6 @@ def training_fingerprint(spec: dict, recipe: dict, data_paths: list[str | Path])
     the data's content (not its path or mtime: a re-made but identical file still resumes) and the
     torch/timm versions (another version need not build the same net or take the same steps)."""
     import timm
-
-    from ineqbench.config import stable_hash
 
     return stable_hash(
         {

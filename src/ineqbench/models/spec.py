@@ -54,7 +54,7 @@ class ModelSpec:
     id: str
     dataset: str
     arch: str  # a timm model name
-    source: str = "train"  # a name in ineqbench.models.sources.SOURCES
+    source: str = "train"  # a name in ineqbench.fetch.model_sources.SOURCES
     norm: str = "linf"  # threat model of training: linf | l2 (ignored when epsilon == 0)
     epsilon: float = 0.0  # pixel units
     seed: int = 0

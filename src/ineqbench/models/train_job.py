@@ -64,7 +64,7 @@ def evaluate_model_card(
     )
 
 
-def train_model_job(
+def train_model(
     *,
     spec: dict,
     recipe: dict,

@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ineqbench.attacks.pgd import pgd
 from ineqbench.data.base import pixel_batches
 from ineqbench.models.resume import restore_training_state, training_state
+from ineqbench.threats import pgd
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ class Selection:
         return f"N = {self.n} images correctly classified by all {len(self.models)} models"
 
 
-def select_images(predictions: dict[str, pd.DataFrame], n_images: int) -> Selection:
+def correct_for_all(predictions: dict[str, pd.DataFrame], n_images: int) -> Selection:
     correct = None
     for frame in predictions.values():
         ok = frame.set_index("pool_index")["correct"].astype(bool)

@@ -6,10 +6,12 @@ import pandas as pd
 import pytest
 import torch
 
-from ineqbench.attacks.jobs import noise_attack_job, occlusion_attack_job, transfer_job
+from ineqbench.attacks.families import ATTACK_FAMILIES
+from ineqbench.attacks.jobs import run_attack_family, transfer_attacks
 from ineqbench.attacks.noise import NOISE_TYPES, NoiseSettings
 from ineqbench.attacks.occlusion import OcclusionSettings
-from ineqbench.attribution.compute import attribute_job
+from ineqbench.attacks.random_occlusion import RandomOcclusionSettings
+from ineqbench.attribution.compute import attribute
 from ineqbench.attribution.methods import METHOD_KINDS, METHOD_PRESETS
 from ineqbench.data.base import ImageSplit
 from ineqbench.data.prepare import save_split
@@ -22,6 +24,21 @@ N_IMAGES, SIZE, CLASSES = 10, 16, 3
 NOISE = {**NoiseSettings().as_dict(), "budgets": [3, "1/16", 0.25], "seed": 5, "batch_size": 4}
 OCCLUSION = {**OcclusionSettings().as_dict(), "batch_size": 4}
 BUDGETS = [{"regions": 2, "radius": 2}, {"regions": 4, "radius": 3}]
+SETTINGS = {
+    "noise": NOISE,
+    "occlusion": OCCLUSION,
+    "random_occlusion": {**RandomOcclusionSettings().as_dict(), "batch_size": 4, "seed": 5},
+}
+FAMILIES = ATTACK_FAMILIES.names()
+OCCLUSION_FAMILIES = [f for f in FAMILIES if ATTACK_FAMILIES.get(f).table == "occlusion"]
+
+
+def context(noise_budget="1/16") -> dict:
+    return {"region_size": 4, "budgets": BUDGETS, "noise_budget": str(noise_budget)}
+
+
+def test_every_registered_family_has_settings_here():
+    assert sorted(SETTINGS) == FAMILIES
 
 
 def _model_files(folder, name: str, seed: int) -> tuple[str, str, torch.nn.Module]:
@@ -63,14 +80,20 @@ def cheap_method(method_id: str) -> dict:
     return {"id": method_id, "kind": kind, "params": {**defaults, **params, **cheap}}
 
 
+def run_families(common: dict, maps: str, out: dict[str, str]) -> None:
+    """Every registered family on one model, as its rule runs it."""
+    for family in FAMILIES:
+        run_attack_family(
+            family, **common, attributions_path=maps, settings=SETTINGS[family], context=context(), out_path=out[family]
+        )
+
+
 def run_attacks(tiny, method_id: str, model: str = "a") -> dict[str, str]:
     folder, (weights, card) = tiny["folder"], tiny[model]
-    paths = {
-        k: str(folder / f"{k}_{model}_{method_id}.{ext}")
-        for k, ext in (("maps", "npz"), ("noise", "parquet"), ("occlusion", "parquet"))
-    }
+    paths = {"maps": str(folder / f"maps_{model}_{method_id}.npz")}
+    paths.update({f: str(folder / f"{f}_{model}_{method_id}.parquet") for f in FAMILIES})
     common = dict(weights_path=weights, card_path=card, test_path=tiny["test"], pool_path=tiny["pool"])
-    attribute_job(
+    attribute(
         **common,
         method=cheap_method(method_id),
         seed=0,
@@ -79,35 +102,24 @@ def run_attacks(tiny, method_id: str, model: str = "a") -> dict[str, str]:
         dtype="float32",
         out_path=paths["maps"],
     )
-    noise_attack_job(**common, attributions_path=paths["maps"], settings=NOISE, out_path=paths["noise"])
-    occlusion_attack_job(
-        **common,
-        attributions_path=paths["maps"],
-        settings=OCCLUSION,
-        budgets=BUDGETS,
-        region_size=4,
-        out_path=paths["occlusion"],
-    )
+    run_families(common, paths["maps"], paths)
     return paths
 
 
 def run_transfer(tiny, paths: dict[str, str], target: str, noise_budget) -> pd.DataFrame:
     """Model a's attacked images (from `paths`) classified by `target`."""
     out = str(tiny["folder"] / f"transfer_a{target}.parquet")
-    transfer_job(
+    transfer_attacks(
         source_weights=tiny["a"][0],
         source_card=tiny["a"][1],
         source_attributions=paths["maps"],
-        source_noise=paths["noise"],
-        source_occlusion=paths["occlusion"],
+        source_rows={f: paths[f] for f in FAMILIES},
         target_weights=tiny[target][0],
         target_card=tiny[target][1],
         test_path=tiny["test"],
         pool_path=tiny["pool"],
-        noise_settings=NOISE,
-        noise_budget=noise_budget,
-        occlusion_settings=OCCLUSION,
-        region_size=4,
+        settings=SETTINGS,
+        context=context(noise_budget),
         out_path=out,
     )
     return pd.read_parquet(out)
@@ -122,15 +134,20 @@ def test_every_attack_runs_on_every_registered_method(tiny, method_id):
     assert len(noise) == len(attacked) * len(NOISE_TYPES) * 3
     assert sorted(noise["k"].unique()) == [3, 48, 192]  # 3, 1/16 and 1/4 of 3 x 16 x 16
     assert (noise["fooled"] == (noise["prediction"] != noise["label"])).all()
-    occlusion = pd.read_parquet(paths["occlusion"])
-    assert len(occlusion) == len(attacked) * 2 * 3
-    assert set(occlusion["budget"]) == {"N=2, R=2", "N=4, R=3"}
-    assert (occlusion["n"] <= occlusion["max_regions"]).all() and (occlusion["r"] <= occlusion["max_radius"]).all()
-    assert (occlusion["success"] == (occlusion["prediction"] != occlusion["label"])).all()
-    assert ((occlusion["area_fraction"] > 0) & (occlusion["area_fraction"] <= 1)).all()
+    for family in OCCLUSION_FAMILIES:  # the guided occlusion and its random-region control
+        occlusion = pd.read_parquet(paths[family])
+        assert sorted(occlusion["pool_index"].unique()) == attacked
+        assert len(occlusion) == len(attacked) * 2 * 3
+        assert set(occlusion["budget"]) == {"N=2, R=2", "N=4, R=3"}
+        assert (occlusion["n"] <= occlusion["max_regions"]).all()
+        assert (occlusion["r"] <= occlusion["max_radius"]).all()
+        assert (occlusion["success"] == (occlusion["prediction"] != occlusion["label"])).all()
+        assert ((occlusion["area_fraction"] > 0) & (occlusion["area_fraction"] <= 1)).all()
     for path, key in ((paths["noise"], "distribution"), (paths["occlusion"], "loop")):
         settings = read_parquet_metadata(path)["settings"]
         assert key in settings and settings["attribution"]["method"]["id"] == method_id
+    # the control reads no attribution: its provenance names none, whatever the method
+    assert "attribution" not in read_parquet_metadata(paths["random_occlusion"])["settings"]
 
 
 def test_attacks_are_deterministic(tiny):
@@ -143,7 +160,7 @@ def test_attacks_are_deterministic(tiny):
 def test_transfer_to_the_same_model_rebuilds_every_attacked_image_exactly(tiny):
     paths = run_attacks(tiny, "ixg")
     frame = run_transfer(tiny, paths, "a", "1/16")
-    assert set(frame["attack"]) == {"noise", "occlusion"}
+    assert set(frame["attack"]) == set(FAMILIES)
     assert set(frame.loc[frame["attack"] == "noise", "k"]) == {48}
     assert (frame["source_prediction_rebuilt"] == frame["prediction"]).all()
     assert (frame["target_prediction"] == frame["prediction"]).all()
@@ -155,7 +172,7 @@ def test_transfer_to_another_model_keeps_every_source_row(tiny):
     paths = run_attacks(tiny, "ixg")
     frame = run_transfer(tiny, paths, "b", 3)
     n_noise = (pd.read_parquet(paths["noise"])["budget"] == "3").sum()
-    assert len(frame) == n_noise + len(pd.read_parquet(paths["occlusion"]))
+    assert len(frame) == n_noise + sum(len(pd.read_parquet(paths[f])) for f in OCCLUSION_FAMILIES)
     assert (frame["source_prediction_rebuilt"] == frame["prediction"]).all()
 
 
@@ -166,7 +183,7 @@ def test_a_model_with_no_correct_image_writes_empty_tables(tiny, tmp_path):
     weights, card = tiny["a"]
     common = dict(weights_path=weights, card_path=card, test_path=str(wrong), pool_path=tiny["pool"])
     maps = str(tmp_path / "maps.npz")
-    attribute_job(
+    attribute(
         **common,
         method=cheap_method("ixg"),
         seed=0,
@@ -175,30 +192,20 @@ def test_a_model_with_no_correct_image_writes_empty_tables(tiny, tmp_path):
         dtype="float32",
         out_path=maps,
     )
-    noise_attack_job(**common, attributions_path=maps, settings=NOISE, out_path=str(tmp_path / "noise.parquet"))
-    occlusion_attack_job(
-        **common,
-        attributions_path=maps,
-        settings=OCCLUSION,
-        budgets=BUDGETS,
-        region_size=4,
-        out_path=str(tmp_path / "occlusion.parquet"),
-    )
-    transfer_job(
+    out = {f: str(tmp_path / f"{f}.parquet") for f in FAMILIES}
+    run_families(common, maps, out)
+    transfer_attacks(
         source_weights=weights,
         source_card=card,
         source_attributions=maps,
-        source_noise=str(tmp_path / "noise.parquet"),
-        source_occlusion=str(tmp_path / "occlusion.parquet"),
+        source_rows=out,
         target_weights=tiny["b"][0],
         target_card=tiny["b"][1],
         test_path=str(wrong),
         pool_path=tiny["pool"],
-        noise_settings=NOISE,
-        noise_budget=3,
-        occlusion_settings=OCCLUSION,
-        region_size=4,
+        settings=SETTINGS,
+        context=context(3),
         out_path=str(tmp_path / "transfer.parquet"),
     )
-    for name in ("noise", "occlusion", "transfer"):
+    for name in [*FAMILIES, "transfer"]:
         assert pd.read_parquet(tmp_path / f"{name}.parquet").empty

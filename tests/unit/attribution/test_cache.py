@@ -241,7 +241,7 @@ def tiny_model_files(tmp_path_factory):
 def test_attribute_job_streams_shards_equal_to_the_in_memory_maps(tiny_model_files, tmp_path):
     import torch
 
-    from ineqbench.attribution.compute import attribute_job, compute_attributions
+    from ineqbench.attribution.compute import attribute, compute_attributions
     from ineqbench.attribution.methods import MethodSpec
     from ineqbench.data.prepare import load_pool_images
     from ineqbench.models.checkpoint import load_model
@@ -252,7 +252,7 @@ def test_attribute_job_streams_shards_equal_to_the_in_memory_maps(tiny_model_fil
         "params": {"n_steps": 4, "method": "riemann_right", "baseline": "gaussian", "baseline_sigma_normalised": 1.0},
     }
     path = tmp_path / "ig.npz"
-    attribute_job(
+    attribute(
         **tiny_model_files,
         method=method,
         seed=2,
@@ -287,7 +287,7 @@ def test_scores_from_the_lazy_maps_equal_those_of_the_array(tiny_model_files, tm
     import pandas as pd
 
     from ineqbench.data.prepare import load_pool_images
-    from ineqbench.inequality.score import score_inequality_job, score_maps
+    from ineqbench.inequality.score import score_inequality, score_maps
 
     _, split = load_pool_images(tiny_model_files["test_path"], tiny_model_files["pool_path"])
     stored = np.random.default_rng(3).normal(size=(10, 3, 16, 16)).astype(np.float32)
@@ -303,7 +303,7 @@ def test_scores_from_the_lazy_maps_equal_those_of_the_array(tiny_model_files, tm
             score_maps(maps, split.masks, ["abs", "relu"], 4, batch_size=batch_size),
             score_maps(stored, split.masks, ["abs", "relu"], 4, batch_size=batch_size),
         )
-    score_inequality_job(
+    score_inequality(
         attributions_path=str(path),
         transforms=["abs"],
         region_size=4,

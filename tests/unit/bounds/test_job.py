@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ineqbench.attribution.methods import resolve_methods
-from ineqbench.bounds.job import BoundSettings, bound_attribution, bound_image, prepare_networks
+from ineqbench.bounds.job import BoundSettings, bound_image, bound_images, prepare_networks
 from ineqbench.models.wrapper import NormalizedClassifier
 
 SHAPE = (3, 8, 8)
@@ -122,7 +122,7 @@ def test_images_are_bounded_in_pool_order_and_reproducibly():
     images = (np.stack([image(s).numpy() for s in (1, 2)]) * 255).astype(np.uint8)
 
     def run():
-        return bound_attribution(
+        return bound_images(
             nets,
             method("ig8"),
             images,

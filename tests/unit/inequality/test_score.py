@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ineqbench.inequality.gini import gini
+from ineqbench.gini import gini
 from ineqbench.inequality.score import mass_in_mask, score_maps
 
 

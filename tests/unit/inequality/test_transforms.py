@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ineqbench.inequality.gini import global_gini
+from ineqbench.gini import global_gini
 from ineqbench.inequality.transforms import TRANSFORMS
 from ineqbench.registry import UnknownNameError
 

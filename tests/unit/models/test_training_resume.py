@@ -18,7 +18,7 @@ from ineqbench.models import train_job
 from ineqbench.models.architectures import build_classifier
 from ineqbench.models.resume import ResumeFile, training_fingerprint
 from ineqbench.models.spec import ModelSpec
-from ineqbench.models.train_job import train_model_job
+from ineqbench.models.train_job import train_model
 from ineqbench.models.training import TrainingRecipe, train_classifier
 
 SIZE, CLASSES, EPOCHS = 16, 3, 3
@@ -67,7 +67,7 @@ def data(tmp_path_factory) -> dict:
 def run_job(data: dict, out: Path, *, recipe: dict = RECIPE, resume: bool = True) -> tuple[dict, dict]:
     """The train_model job into `out`; returns (weights, card)."""
     weights, card = out / "m.safetensors", out / "m.json"
-    train_model_job(
+    train_model(
         spec=SPEC,
         recipe=recipe,
         train_path=data["train"],

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ineqbench.models.spec import ModelSpec
-from ineqbench.reporting.selection import select_images
+from ineqbench.reporting.selection import correct_for_all
 from ineqbench.reporting.tables import hierarchical_bootstrap, model_cards_table, summarise, wide_table
 
 
@@ -20,14 +20,14 @@ def test_selection_keeps_the_first_images_correct_for_every_model_in_pool_order(
         "a": predictions([True, False, True, True, True, True]),
         "b": predictions([True, True, True, False, True, True]),
     }
-    selection = select_images(preds, n_images=3)
+    selection = correct_for_all(preds, n_images=3)
     assert selection.pool_index.tolist() == [0, 2, 4]
     assert selection.available == 4 and selection.warning is None
     assert selection.describe() == "N = 3 images correctly classified by all 2 models"
 
 
 def test_selection_warns_and_uses_what_is_left_when_too_few_remain():
-    selection = select_images({"a": predictions([True, False, True])}, n_images=5)
+    selection = correct_for_all({"a": predictions([True, False, True])}, n_images=5)
     assert selection.pool_index.tolist() == [0, 2]
     assert "N = 2 instead of the requested 5" in selection.warning
 

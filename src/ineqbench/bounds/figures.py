@@ -13,9 +13,9 @@ import pandas as pd
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
+from ineqbench.bounds.tables import NORM_SYMBOLS, RELATIONS
 from ineqbench.models.spec import ModelSpec
-from ineqbench.reporting.bounds import NORM_SYMBOLS, RELATIONS
-from ineqbench.reporting.figures import _save  # imported before pyplot: it selects the Agg backend
+from ineqbench.reporting.figures import save_figure  # imported before pyplot: it selects the Agg backend
 from ineqbench.reporting.tables import column_label, training_key
 
 
@@ -65,7 +65,7 @@ def _finish(fig, handles: list, path: str) -> None:
     if handles:
         fig.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _model_handles(order: list[str], colours: dict, specs: dict[str, ModelSpec], **style) -> list:

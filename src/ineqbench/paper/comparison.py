@@ -30,12 +30,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ineqbench.attacks.noise import NOISE_TYPES
 from ineqbench.io import atomic_path, write_text
 from ineqbench.models.spec import parse_epsilon
 from ineqbench.reference import KEY, load_reference
 from ineqbench.registry import Registry
-from ineqbench.reporting.attack_tables import colour_label, noise_label
 from ineqbench.reporting.tables import to_markdown
 
 # timm architecture (tag stripped) -> the paper's name for it
@@ -52,6 +50,9 @@ PAPER_TRANSFORM = "abs"  # the paper's global Gini is of the absolute attributio
 COMPARED_TABLES = ("Table 1", "Table 2", "Table 3", "RMT README")
 COLOURS = ("black", "grey", "white")
 NOISE_METRICS = {"type1": "noise_type1_error", "type2": "noise_type2_error"}
+# The paper's column names, which the run's attack tables use too (their documented column set).
+NOISE_LABELS = {"type1": "Noise I", "type2": "Noise II"}
+COLOUR_LABELS = {"black": "Occ-B", "grey": "Occ-G", "white": "Occ-W"}
 
 RUN_COLUMNS = [
     "run_arch",
@@ -172,7 +173,7 @@ def _ablation_rows(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.D
         ["method", "models", "scope"],
         lambda t: t[t["scope"] == "global"],
     )
-    occ_names = {colour_label(c): c for c in COLOURS}
+    occ_names = {COLOUR_LABELS[c]: c for c in COLOURS}
     occlusion = frame[frame["column"].isin(occ_names)].assign(colour=lambda f: f["column"].map(occ_names))
     budget = _identify(occlusion, tables, "occlusion", "budget", ["method", "models", "colour"], lambda t: t)
     parts = []
@@ -188,7 +189,7 @@ def _ablation_rows(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.D
                 f"global Gini, transform {transform} (identified from the gini tables)",
             )
         )
-    noise_names = {noise_label(t): metric for t, metric in NOISE_METRICS.items() if t in NOISE_TYPES}
+    noise_names = {NOISE_LABELS[t]: metric for t, metric in NOISE_METRICS.items()}
     noise = frame[frame["column"].isin(noise_names)]
     parts.append(_rows(noise, "Table 3", noise["column"].map(noise_names), "", "", "the run's noise table budget"))
     if budget is not None:
@@ -307,10 +308,10 @@ def _measure(row: pd.Series) -> str:
         "gini_global": "Gini (global)",
         "gini_regional": "Gini (regional)",
         "clean_accuracy": "Clean accuracy",
-        **{m: f"{noise_label(t)} error" for t, m in NOISE_METRICS.items()},
+        **{m: f"{NOISE_LABELS[t]} error" for t, m in NOISE_METRICS.items()},
     }
     if row["metric"] == "occlusion_error":
-        return f"{colour_label(row['colour'])} error"
+        return f"{COLOUR_LABELS.get(row['colour'], row['colour'])} error"
     return names.get(row["metric"], row["metric"])
 
 
@@ -370,9 +371,7 @@ def comparison_markdown(comparison: pd.DataFrame, paper_dataset: str | None, dat
     return f"{heading}\n\n{to_markdown(wide)}\n\n" + "\n".join(notes) + "\n"
 
 
-def paper_comparison_job(
-    *, paper_dataset: str | None, table_paths: dict[str, str], csv_path: str, md_path: str
-) -> None:
+def compare_with_paper(*, paper_dataset: str | None, table_paths: dict[str, str], csv_path: str, md_path: str) -> None:
     """Read the run's aggregate tables (kind -> CSV path), compare with the shipped reference data, and
     write the long comparison (CSV) and its markdown, each atomically."""
     tables = {kind: pd.read_csv(path) for kind, path in table_paths.items()}
@@ -391,7 +390,7 @@ __all__ = [
     "comparison_markdown",
     "paper_arch",
     "paper_comparison",
-    "paper_comparison_job",
+    "compare_with_paper",
     "paper_training",
     "run_rows",
 ]

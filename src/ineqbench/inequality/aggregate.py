@@ -1,4 +1,4 @@
-"""Aggregation stages of one data set: image selection, model cards, Table 1, figures."""
+"""Aggregation of the inequality stage: Table 1 (Gini by model, over the selected images) and Figure 2."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import pandas as pd
 
 from ineqbench.attribution.cache import load_attributions
 from ineqbench.data.prepare import load_pool_images
-from ineqbench.io import read_json, write_json, write_parquet, write_text
-from ineqbench.models.spec import ModelSpec
-from ineqbench.reporting.figures import plot_attribution_maps, plot_gini_vs_epsilon
-from ineqbench.reporting.selection import select_images
+from ineqbench.inequality.figures import plot_attribution_maps as draw_attribution_maps
+from ineqbench.inequality.figures import plot_gini_vs_epsilon
+from ineqbench.io import read_json, write_text
+from ineqbench.reporting.models import specs_from_cards
 from ineqbench.reporting.tables import (
     SCOPES,
     column_label,
-    model_cards_table,
     summarise,
     to_latex,
     to_markdown,
@@ -22,38 +21,7 @@ from ineqbench.reporting.tables import (
 )
 
 
-def select_images_job(*, prediction_paths: dict[str, str], n_images: int, out_path: str, info_path: str) -> None:
-    selection = select_images({m: pd.read_parquet(p) for m, p in prediction_paths.items()}, n_images)
-    write_parquet(out_path, pd.DataFrame({"pool_index": selection.pool_index}))
-    write_json(
-        info_path,
-        {
-            "n": selection.n,
-            "requested": selection.requested,
-            "available": selection.available,
-            "models": list(selection.models),
-            "description": selection.describe(),
-            "warning": selection.warning,
-        },
-    )
-
-
-def model_cards_job(*, card_paths: dict[str, str], csv_path: str, md_path: str) -> None:
-    frame, warnings = model_cards_table({m: read_json(p) for m, p in card_paths.items()})
-    frame.to_csv(csv_path, index=False)
-    notes = (
-        "\n".join(f"- WARNING: {w}" for w in warnings)
-        or "- No gradient-masking warnings: every adversarially "
-        "trained model is more PGD-robust at its ε than the standard model of its architecture and seed."
-    )
-    write_text(md_path, "## Models: clean and PGD accuracy\n\n" + to_markdown(frame.round(4)) + "\n\n" + notes + "\n")
-
-
-def specs_from_cards(card_paths: dict[str, str]) -> dict[str, ModelSpec]:
-    return {m: ModelSpec(**read_json(p)["spec"]) for m, p in card_paths.items()}
-
-
-def gini_table_job(
+def aggregate_gini(
     *,
     dataset: str,
     method: str,
@@ -104,7 +72,7 @@ def gini_table_job(
     )
 
 
-def attribution_figure_job(
+def plot_attribution_maps(
     *,
     dataset: str,
     method: str,
@@ -131,7 +99,7 @@ def attribution_figure_job(
         scores = scores[scores["transform"] == scores["transform"].iloc[0]].set_index("pool_index")
         ginis[model] = scores.loc[chosen, "gini_global"].to_numpy()
     titles = {m: f"{specs[m].arch}\n{column_label(specs[m])}" for m in order}
-    plot_attribution_maps(
+    draw_attribution_maps(
         pool_images.images[chosen],
         maps,
         ginis,

@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ineqbench.attacks.tables import ablation_table, occlusion_table
 from ineqbench.models.spec import ModelSpec, epsilon_label
-from ineqbench.reference import COLUMNS, KEY, load_reference
-from ineqbench.reporting.attack_tables import ablation_table, occlusion_table
-from ineqbench.reporting.paper_comparison import (
+from ineqbench.paper.comparison import (
     OUTPUT_COLUMNS,
+    compare_with_paper,
     paper_arch,
     paper_comparison,
-    paper_comparison_job,
     paper_training,
 )
+from ineqbench.reference import COLUMNS, KEY, load_reference
 from ineqbench.reporting.tables import column_label, summarise
 
 EPS8 = 8 / 255
@@ -395,7 +395,9 @@ def test_tables_written_by_the_suite_feed_the_comparison(reference):
             for i in range(20)
         ]
     )
-    occlusion = occlusion_table(occ_rows, specs, n_boot=10, seed=0).assign(dataset="imagenet_val", method="ig")
+    occlusion = occlusion_table(occ_rows, specs, n_boot=10, seed=0).assign(
+        dataset="imagenet_val", method="ig", attack="occlusion"
+    )
     noise_rows = pd.DataFrame(
         [
             {"model": m, "pool_index": i, "noise_type": t, "fooled": bool(i % 2)}
@@ -404,10 +406,13 @@ def test_tables_written_by_the_suite_feed_the_comparison(reference):
             for i in range(20)
         ]
     )
+    occ_table = occ_rows[occ_rows["budget"] == "N=5, R=10"]
     ablation = ablation_table(
         scores[scores["transform"] == "abs"].assign(method="ig"),
-        noise_rows.assign(method="ig"),
-        occ_rows[occ_rows["budget"] == "N=5, R=10"].assign(method="ig"),
+        {
+            "noise": noise_rows.assign(method="ig", setting=noise_rows["noise_type"]),
+            "occlusion": occ_table.assign(method="ig", setting=occ_table["colour"], fooled=occ_table["success"]),
+        },
         specs,
         n_boot=10,
         seed=0,
@@ -428,7 +433,7 @@ def test_job_writes_the_comparison_and_its_markdown(tmp_path):
         paths[kind] = str(tmp_path / f"{kind}.csv")
         frame.to_csv(paths[kind], index=False)
     csv_path, md_path = tmp_path / "out" / "paper_comparison.csv", tmp_path / "out" / "paper_comparison.md"
-    paper_comparison_job(paper_dataset="imagenet", table_paths=paths, csv_path=str(csv_path), md_path=str(md_path))
+    compare_with_paper(paper_dataset="imagenet", table_paths=paths, csv_path=str(csv_path), md_path=str(md_path))
     written = pd.read_csv(csv_path)
     assert list(written.columns) == OUTPUT_COLUMNS and len(written) == 28
     md = md_path.read_text()
@@ -449,7 +454,7 @@ def test_job_on_synthetic_data_says_so_in_one_sentence(tmp_path):
     path = tmp_path / "gini_ig.csv"
     gini_csv({("test_resnet", 0.0): (0.6, 0.8)}, dataset="synthetic_shapes").to_csv(path, index=False)
     csv_path, md_path = tmp_path / "c.csv", tmp_path / "c.md"
-    paper_comparison_job(
+    compare_with_paper(
         paper_dataset=None, table_paths={"gini_ig": str(path)}, csv_path=str(csv_path), md_path=str(md_path)
     )
     written = pd.read_csv(csv_path)
@@ -457,7 +462,7 @@ def test_job_on_synthetic_data_says_so_in_one_sentence(tmp_path):
     md = md_path.read_text()
     assert md.startswith("No model of this run matches a setting of Duan et al. (2023);") and md.count(".\n") == 1
     assert "|" not in md
-    paper_comparison_job(
+    compare_with_paper(
         paper_dataset="imagenet", table_paths={"gini_ig": str(path)}, csv_path=str(csv_path), md_path=str(md_path)
     )
     assert md_path.read_text().startswith("No model of this run matches a setting of Duan et al. (2023); no arch")

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ineqbench.models.spec import ModelSpec
-from ineqbench.reporting.bounds import (
+from ineqbench.bounds.aggregate import aggregate_bounds
+from ineqbench.bounds.figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
+from ineqbench.bounds.tables import (
     best_per_image,
     bound_summary,
     bounds_wide,
@@ -22,8 +23,7 @@ from ineqbench.reporting.bounds import (
     spearman_interval,
     violation_notes,
 )
-from ineqbench.reporting.bounds_figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
-from ineqbench.reporting.bounds_job import bounds_tables_job
+from ineqbench.models.spec import ModelSpec
 
 ATTACKS = ["pgd_cross_entropy", "pgd_attribution_l2distance", "sensitivity_max"]
 STD, ROBUST = "net-std-s0", "net-linf8-s0"
@@ -302,7 +302,7 @@ def test_job_writes_every_output_and_reports_the_violation_rate(tmp_path):
         part.to_parquet(path, index=False)
         bound_paths.setdefault(method, {})[model] = str(path)
     out = outputs(tmp_path)
-    bounds_tables_job(dataset="d", bound_paths=bound_paths, card_paths=write_cards(tmp_path), n_boot=50, seed=0, **out)
+    aggregate_bounds(dataset="d", bound_paths=bound_paths, card_paths=write_cards(tmp_path), n_boot=50, seed=0, **out)
     assert all(Path(p).stat().st_size > 0 for p in out.values())
     markdown = Path(out["md_path"]).read_text()
     assert "Violation rates" in markdown and "D* > B₁: 8/16 (50.0%)" in markdown
@@ -320,7 +320,7 @@ def test_job_with_an_empty_file_says_there_is_nothing(tmp_path):
     path = tmp_path / "empty.parquet"
     pd.DataFrame({"pool_index": pd.Series([], dtype="int64")}).to_parquet(path, index=False)
     out = outputs(tmp_path)
-    bounds_tables_job(
+    aggregate_bounds(
         dataset="d",
         bound_paths={"ig": {STD: str(path), ROBUST: str(path)}},
         card_paths=write_cards(tmp_path),

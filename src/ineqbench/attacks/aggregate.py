@@ -12,17 +12,13 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
+from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext
+from ineqbench.attacks.figures import plot_noise_curves, plot_occluded_examples
 from ineqbench.attacks.noise import NOISE_TYPES
-from ineqbench.attacks.occlusion import Budget, OcclusionSettings, rebuild_occluded
-from ineqbench.attribution.cache import load_attributions
-from ineqbench.data.prepare import load_pool_images
-from ineqbench.io import read_json, read_parquet_metadata, write_text
-from ineqbench.models.spec import standard_and_strongest
-from ineqbench.reporting.aggregate_job import specs_from_cards
-from ineqbench.reporting.attack_tables import (
+from ineqbench.attacks.occlusion import OcclusionSettings, colour_label, rebuild_occluded, smallest_budget
+from ineqbench.attacks.tables import (
     ablation_table,
     ablation_wide,
-    colour_label,
     noise_table,
     noise_wide,
     occlusion_table,
@@ -31,7 +27,11 @@ from ineqbench.reporting.attack_tables import (
     transfer_table,
     transfer_wide,
 )
-from ineqbench.reporting.figures import plot_noise_curves, plot_occluded_examples
+from ineqbench.attribution.cache import load_attributions
+from ineqbench.data.prepare import load_pool_images
+from ineqbench.io import read_json, read_parquet_metadata, write_text
+from ineqbench.models.spec import standard_and_strongest
+from ineqbench.reporting.models import specs_from_cards
 from ineqbench.reporting.tables import column_label, to_latex, to_markdown, training_key
 
 
@@ -64,11 +64,11 @@ def _write_tables(
     write_text(tex_path, to_latex(wide, caption, label_columns))
 
 
-def noise_table_job(
+def aggregate_noise(
     *,
     dataset: str,
     method: str,
-    noise_paths: dict[str, str],
+    rows_paths: dict[str, dict[str, str]],
     card_paths: dict[str, str],
     selection_path: str,
     selection_info_path: str,
@@ -79,10 +79,13 @@ def noise_table_job(
     tex_path: str,
     figure_path: str,
 ) -> None:
+    """Figure 3 and its table: the rows of every family that joins the noise table (`rows_paths` by
+    family, then model)."""
     specs = specs_from_cards(card_paths)
     chosen, info = _selection(selection_path, selection_info_path)
-    summary = noise_table(_read(noise_paths, chosen, "the noise attack"), specs, n_boot=n_boot, seed=seed)
-    s = _settings(next(iter(noise_paths.values())))
+    rows = pd.concat([_read(paths, chosen, f"the {family} attack") for family, paths in rows_paths.items()])
+    summary = noise_table(rows, specs, n_boot=n_boot, seed=seed)
+    s = _settings(next(iter(next(iter(rows_paths.values())).values())))
     caption = (
         f"Inductive noise attack on {dataset}, {method} attributions: error rate (95% interval across "
         f"seeds when there are several); ranking {s['ranking']}, noise {s['distribution']} (sigma "
@@ -107,11 +110,11 @@ def noise_table_job(
     )
 
 
-def occlusion_table_job(
+def aggregate_occlusion(
     *,
     dataset: str,
     method: str,
-    occlusion_paths: dict[str, str],
+    occlusion_paths: dict[str, dict[str, str]],
     card_paths: dict[str, str],
     selection_path: str,
     selection_info_path: str,
@@ -121,14 +124,26 @@ def occlusion_table_job(
     md_path: str,
     tex_path: str,
 ) -> None:
+    """Table 2: the rows of every family that joins the occlusion table (`occlusion_paths` by family, then
+    model), the attribution-guided family first; its settings make the caption."""
     specs = specs_from_cards(card_paths)
     chosen, info = _selection(selection_path, selection_info_path)
-    summary = occlusion_table(_read(occlusion_paths, chosen, "the occlusion attack"), specs, n_boot=n_boot, seed=seed)
-    s = _settings(next(iter(occlusion_paths.values())))
+    summary = pd.concat(
+        [
+            occlusion_table(_read(paths, chosen, f"the {family} attack"), specs, n_boot=n_boot, seed=seed).assign(
+                attack=family
+            )
+            for family, paths in occlusion_paths.items()
+        ],
+        ignore_index=True,
+    )
+    guided, *controls = occlusion_paths
+    s = _settings(next(iter(occlusion_paths[guided].values())))
+    also = "".join(f"; rows marked random: {ATTACK_FAMILIES.get(f).description}" for f in controls)
     caption = (
         f"Inductive occlusion attack (Algorithm 1) on {dataset}, {method} attributions: error rate; "
         f"loop {s['loop']}, centres {s['centres']}, ranking {s['ranking']}, regions of "
-        f"{s['region_size']} px; {info['description']}."
+        f"{s['region_size']} px{also}; {info['description']}."
     )
     _write_tables(
         csv_path,
@@ -142,17 +157,12 @@ def occlusion_table_job(
     )
 
 
-def smallest_budget(budgets: list[dict]) -> Budget:
-    """The budget of Table 3 (the paper used its smaller one, N=5, R=10)."""
-    return min((Budget(**b) for b in budgets), key=lambda b: (b.regions * b.radius, b.regions))
-
-
 def _figure_models(specs: dict) -> list[str]:
     order = sorted(specs, key=lambda m: (specs[m].arch, training_key(specs[m]), specs[m].seed))
     return [m for m in order if specs[m].seed == min(s.seed for s in specs.values())]
 
 
-def occlusion_figure_job(
+def plot_occlusion_examples(
     *,
     dataset: str,
     method: str,
@@ -163,9 +173,8 @@ def occlusion_figure_job(
     info_path: str,
     test_path: str,
     pool_path: str,
-    budgets: list[dict],
-    region_size: int,
     settings: dict,
+    context: dict,
     n_figure_images: int,
     figure_path: str,
 ) -> None:
@@ -174,7 +183,8 @@ def occlusion_figure_job(
     specs = specs_from_cards(card_paths)
     class_names = read_json(info_path)["class_names"]
     occlusion = OcclusionSettings(**settings)
-    budget, colour = smallest_budget(budgets), occlusion.colours[0]
+    ctx = AttackContext(**context)
+    budget, colour = smallest_budget(ctx.budgets), occlusion.colours[0]
     chosen = pd.read_parquet(selection_path)["pool_index"].to_numpy()[:n_figure_images]
     _, pool_images = load_pool_images(test_path, pool_path)
     x = torch.from_numpy(pool_images.images[chosen]).float() / 255
@@ -194,7 +204,7 @@ def occlusion_figure_job(
             torch.tensor(rows["n"].to_numpy()),
             torch.tensor(rows["r"].to_numpy()),
             occlusion,
-            region_size,
+            ctx.region_size,
             mean,
             std,
         )
@@ -214,17 +224,15 @@ def occlusion_figure_job(
     )
 
 
-def ablation_job(
+def aggregate_ablation(
     *,
     dataset: str,
     score_paths: dict[str, dict[str, str]],
-    noise_paths: dict[str, dict[str, str]],
-    occlusion_paths: dict[str, dict[str, str]],
+    attack_paths: dict[str, dict[str, dict[str, str]]],
     card_paths: dict[str, str],
     selection_path: str,
     selection_info_path: str,
-    noise_budget: str,
-    budgets: list[dict],
+    context: dict,
     transform: str,
     n_boot: int,
     seed: int,
@@ -232,31 +240,27 @@ def ablation_job(
     md_path: str,
     tex_path: str,
 ) -> None:
-    """Table 3: per attribution method, the standard vs the largest-ε model of each architecture."""
+    """Table 3: per attribution method, the standard vs the largest-ε model of each architecture: the
+    global Gini (`score_paths` by method, then model) and every attack family's columns at its table
+    budget (`attack_paths` by family, method, model; a family not guided by the maps has the same rows
+    under every method)."""
     specs = specs_from_cards(card_paths)
     chosen, info = _selection(selection_path, selection_info_path)
     models = [m.id for pair in standard_and_strongest(list(specs.values())) for m in pair]
-    budget = smallest_budget(budgets)
-    gini, noise, occlusion = [], [], []
+    ctx = AttackContext(**context)
+    gini, attacks = [], {family: [] for family in attack_paths}
     for method in score_paths:
         scores = _read({m: score_paths[method][m] for m in models}, chosen, "the Gini scores")
         gini.append(scores[scores["transform"] == transform].assign(method=method))
-        rows = _read({m: noise_paths[method][m] for m in models}, chosen, "the noise attack")
-        noise.append(
-            rows[(rows["budget"] == str(noise_budget)) & rows["noise_type"].isin(["type1", "type2"])].assign(
-                method=method
-            )
-        )
-        rows = _read({m: occlusion_paths[method][m] for m in models}, chosen, "the occlusion attack")
-        occlusion.append(rows[rows["budget"] == budget.label].assign(method=method))
-    table = ablation_table(
-        pd.concat(gini), pd.concat(noise), pd.concat(occlusion), {m: specs[m] for m in models}, n_boot=n_boot, seed=seed
-    )
-    k = int(noise[0]["k"].iloc[0]) if len(noise[0]) else 0
+        for family, by_method in attack_paths.items():
+            rows = _read({m: by_method[method][m] for m in models}, chosen, f"the {family} attack")
+            attacks[family].append(ATTACK_FAMILIES.get(family).ablation_rows(rows, ctx).assign(method=method))
+    attacks = {family: pd.concat(frames, ignore_index=True) for family, frames in attacks.items()}
+    table = ablation_table(pd.concat(gini), attacks, {m: specs[m] for m in models}, n_boot=n_boot, seed=seed)
+    settings = ", ".join(ATTACK_FAMILIES.get(family).ablation_caption(rows, ctx) for family, rows in attacks.items())
     caption = (
-        f"Ablation over attribution methods on {dataset}: global Gini ({transform}), noise at k = {k} "
-        f"({noise_budget} of C×H×W), occlusion at {budget.label}; standard vs the largest l∞ ε of each "
-        f"architecture; {info['description']}."
+        f"Ablation over attribution methods on {dataset}: global Gini ({transform}), {settings}; standard vs "
+        f"the largest l∞ ε of each architecture; {info['description']}."
     )
     _write_tables(
         csv_path,
@@ -270,12 +274,11 @@ def ablation_job(
     )
 
 
-def transfer_table_job(
+def aggregate_transfer(
     *,
     dataset: str,
     method: str,
-    transfer_paths: list[str],
-    pairs: list[tuple[str, str]],
+    transfer_paths: dict[str, dict[str, str]],
     card_paths: dict[str, str],
     selection_path: str,
     selection_info_path: str,
@@ -283,14 +286,16 @@ def transfer_table_job(
     md_path: str,
     tex_path: str,
 ) -> None:
-    """Table 4: attacked images made on a source model, classified by a target model."""
+    """Table 4: attacked images made on a source model, classified by a target model (`transfer_paths`
+    by source, then target)."""
     specs = specs_from_cards(card_paths)
     chosen, info = _selection(selection_path, selection_info_path)
     frames = [
         selected({source: pd.read_parquet(path)}, chosen, f"the transfer {source} -> {target}").assign(
             source=source, target=target
         )
-        for (source, target), path in zip(pairs, transfer_paths)
+        for source, by_target in transfer_paths.items()
+        for target, path in by_target.items()
     ]
     if not frames:
         table = pd.DataFrame(columns=["source", "target"])
@@ -329,10 +334,9 @@ def transfer_table_job(
 
 
 __all__ = [
-    "ablation_job",
-    "noise_table_job",
-    "occlusion_figure_job",
-    "occlusion_table_job",
-    "smallest_budget",
-    "transfer_table_job",
+    "aggregate_ablation",
+    "aggregate_noise",
+    "plot_occlusion_examples",
+    "aggregate_occlusion",
+    "aggregate_transfer",
 ]

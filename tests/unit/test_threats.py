@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ineqbench.attacks.pgd import THREAT_NORMS, pgd
 from ineqbench.registry import UnknownNameError
+from ineqbench.threats import THREAT_NORMS, pgd
 
 
 def linear_setup(seed: int = 0, n: int = 8):

@@ -11,20 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ineqbench.attacks.noise import NOISE_TYPES
+from ineqbench.attacks.families import ATTACK_FAMILIES
+from ineqbench.attacks.noise import noise_label
 from ineqbench.models.spec import ModelSpec
 from ineqbench.reporting.tables import by_training, column_label, summarise
-
-_COLOUR_LETTERS = {"black": "B", "grey": "G", "white": "W"}
-
-
-def colour_label(colour: str) -> str:
-    """Occ-B, Occ-G, Occ-W as in the paper; other fills keep their name."""
-    return f"Occ-{_COLOUR_LETTERS.get(colour, colour)}"
-
-
-def noise_label(noise_type: str) -> str:
-    return NOISE_TYPES.get(noise_type).label
 
 
 def percent(row: pd.Series) -> str:
@@ -87,31 +77,32 @@ def occlusion_table(occlusion: pd.DataFrame, specs: dict[str, ModelSpec], *, n_b
 
 
 def occlusion_wide(summary: pd.DataFrame) -> pd.DataFrame:
-    summary = summary.assign(Occlusion=summary["colour"].map(colour_label))
+    """Table 2: a row per (budget, fill); the random-region control's rows follow the guided ones."""
+    labels = [ATTACK_FAMILIES.get(a).label(c) for a, c in zip(summary["attack"], summary["colour"])]
+    summary = summary.assign(Occlusion=labels)
     return by_training(summary, {"budget": "Budget", "Occlusion": "Occlusion", "arch": "Model"}, percent)
 
 
 def ablation_table(
     gini: pd.DataFrame,
-    noise: pd.DataFrame,
-    occlusion: pd.DataFrame,
+    attacks: dict[str, pd.DataFrame],
     specs: dict[str, ModelSpec],
     *,
     n_boot: int,
     seed: int,
 ) -> pd.DataFrame:
     """Table 3 in long form: per (method, architecture, training), the mean global Gini and the error
-    rates of Noise I, Noise II and each occlusion colour. Inputs already restricted to the table's
-    models, images, noise budget and occlusion budget; each has a `method` column."""
+    rate of each attack family's columns (Noise I and II, each occlusion colour, guided and random).
+    Inputs already restricted to the table's models and images; `attacks` holds each family's
+    `ablation_rows` (its budget, a `setting` and `fooled`); every frame has a `method` column."""
     columns = []
     gini_summary = summarise(
         gini, specs, value_columns={"Gini": "gini_global"}, n_boot=n_boot, seed=seed, by=("method",)
     )
     columns.append(gini_summary.assign(column="Gini"))
-    noise = noise.assign(column=noise["noise_type"].map(noise_label))
-    columns.append(rate_summary(noise, specs, "fooled", ("method", "column"), n_boot=n_boot, seed=seed))
-    occlusion = occlusion.assign(column=occlusion["colour"].map(colour_label))
-    columns.append(rate_summary(occlusion, specs, "success", ("method", "column"), n_boot=n_boot, seed=seed))
+    for family, rows in attacks.items():
+        rows = rows.assign(column=rows["setting"].map(ATTACK_FAMILIES.get(family).label))
+        columns.append(rate_summary(rows, specs, "fooled", ("method", "column"), n_boot=n_boot, seed=seed))
     frame = pd.concat(columns, ignore_index=True)
     return frame[
         [
@@ -177,15 +168,13 @@ def transfer_table(transfer: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def _transfer_column(row: pd.Series) -> str:
-    if row["attack"] == "noise":
-        return f"{noise_label(row['setting'])}"
-    return f"{colour_label(row['setting'])} ({row['budget']})"
-
-
 def transfer_wide(table: pd.DataFrame) -> pd.DataFrame:
+    labels = [
+        ATTACK_FAMILIES.get(a).transfer_label(s, b)
+        for a, s, b in zip(table["attack"], table["setting"], table["budget"])
+    ]
     table = table.assign(
-        column=table.apply(_transfer_column, axis=1),
+        column=labels,
         pair=table["source_training"] + " → " + table["target_training"],
         cell=table.apply(
             lambda r: (

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ineqbench.inequality.gini import block_sums, gini, global_gini, regional_gini
+from ineqbench.gini import block_sums, gini, global_gini, regional_gini
 
 
 def reference_gini(values) -> float:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ineqbench.io import write_text
-from ineqbench.reporting.aggregate_job import specs_from_cards
-from ineqbench.reporting.bounds import (
+from ineqbench.bounds.figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
+from ineqbench.bounds.tables import (
     RELATIONS,
     best_per_image,
     bound_summary,
@@ -22,7 +21,8 @@ from ineqbench.reporting.bounds import (
     gini_relation_wide,
     violation_notes,
 )
-from ineqbench.reporting.bounds_figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
+from ineqbench.io import write_text
+from ineqbench.reporting.models import specs_from_cards
 from ineqbench.reporting.tables import column_label, to_latex, to_markdown
 
 
@@ -84,7 +84,7 @@ def gini_caption(dataset: str, n_boot: int) -> str:
     )
 
 
-def bounds_tables_job(
+def aggregate_bounds(
     *,
     dataset: str,
     bound_paths: dict[str, dict[str, str]],
@@ -128,4 +128,4 @@ def bounds_tables_job(
     )
 
 
-__all__ = ["bounds_caption", "bounds_tables_job", "read_bound_rows", "surrogate_note"]
+__all__ = ["bounds_caption", "aggregate_bounds", "read_bound_rows", "surrogate_note"]

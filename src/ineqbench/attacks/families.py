@@ -1,0 +1,70 @@
+"""Attack families as plug-ins: each registers here with its settings, its run, the rebuild of an
+attacked image from one of its stored rows, and what it contributes to Tables 3 (ablation) and 4
+(transfer). The jobs, the transfer and the ablation loop over this registry; none branches on a name.
+
+A family's stored rows are long-format Parquet, one row per (image, setting), holding what regenerates
+the attacked image (a seed, a count, an (n, r) pair), so the transfer stage rebuilds attacked images
+instead of storing them. Guided families read the model's attribution maps (one job per model and
+method); the others do not (one job per model, their rows joining every method's tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ineqbench.attacks.inputs import AttackInputs
+from ineqbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    """The data set's side of an attack: what the family's own settings do not say."""
+
+    region_size: int | None = None  # px; the regional blocks and occlusion patches
+    budgets: tuple[dict, ...] = ()  # occlusion budgets [{regions, radius}]
+    noise_budget: str | None = None  # the noise budget of Tables 3 and 4
+
+
+@dataclass(frozen=True)
+class AttackFamily:
+    """One attack family.
+
+    settings: its settings dataclass, built from the rule's params (`settings(**params)`), with `as_dict`.
+    run(inputs, settings, context) -> rows of every attacked image (one per setting).
+    transfer_rows(rows, context) -> the rows the transfer regenerates: pool_index, label, setting, budget,
+        source_fooled, prediction and the family's parameters (what `rebuild` reads).
+    rebuild(rows, x, maps, pool_index, settings, context, mean, std) -> [(rows, attacked images)]: the
+        attacked images of `rows` (all of one batch, whose clean images are `x` and maps `maps`, in the
+        order of `pool_index`), in groups that share a setting.
+    label(setting) -> a setting's column label in Tables 2 to 4 ("Noise I", "Occ-B", "Occ-B random").
+    transfer_label(setting, budget) -> its column in Table 4.
+    ablation_rows(rows, context) -> the rows of Table 3 (its budget), with `setting`; `fooled` says success.
+    ablation_caption(rows, context) -> what Table 3's caption says of them ("occlusion at N=5, R=10").
+    """
+
+    description: str
+    context: tuple[str, ...]  # the AttackContext fields its run reads (its jobs get only those)
+    guided: bool  # reads the attribution maps: one job per (model, method); else one per model
+    table: str  # the stage table its rows join: "noise" or "occlusion"
+    settings: type
+    run: Callable[[AttackInputs, Any, AttackContext], pd.DataFrame]
+    transfer_rows: Callable[[pd.DataFrame, AttackContext], pd.DataFrame]
+    rebuild: Callable[..., list[tuple[pd.DataFrame, torch.Tensor]]]
+    label: Callable[[str], str]
+    transfer_label: Callable[[str, str], str]
+    ablation_rows: Callable[[pd.DataFrame, AttackContext], pd.DataFrame]
+    ablation_caption: Callable[[pd.DataFrame, AttackContext], str]
+
+
+ATTACK_FAMILIES: Registry[AttackFamily] = Registry("attack family")
+
+
+def positions(pool_index: np.ndarray, rows: pd.DataFrame, device: torch.device) -> torch.Tensor:
+    """Where each row's image sits in a batch whose images are in the (sorted) order of `pool_index`."""
+    return torch.from_numpy(np.searchsorted(pool_index, rows["pool_index"].to_numpy())).to(device)

@@ -1,0 +1,17 @@
+"""Snakemake adapter of the attack_random_occlusion rule."""
+
+from ineqbench.attacks.jobs import attack_random_occlusion
+from ineqbench.logs import job_logging
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job_logging(sm.log[0]):
+    attack_random_occlusion(
+        weights_path=sm.input.weights,
+        card_path=sm.input.card,
+        test_path=sm.input.test,
+        pool_path=sm.input.pool,
+        settings=sm.params.settings,
+        context=sm.params.context,
+        out_path=sm.output[0],
+        threads=sm.threads,
+    )
