@@ -2,75 +2,19 @@
 # Each attack family (ineqbench.attacks.families) has its rule here; the transfer and the ablation take
 # the rows of every enabled family, by name.
 
-from ineqbench.attacks.families import ATTACK_FAMILIES
+from ineqbench.attacks import workflow as attack_workflow
 
 FAMILIES = EXP.attacks.families  # enabled family -> its settings
-ATTACK_METHODS = list(EXP.attacks.methods)
-ATTACK_METHODS_RE = "|".join(ATTACK_METHODS) or "^$"
+ATTACK_METHODS_RE = "|".join(EXP.attacks.methods) or "^$"
 
-
-def family_rows(family, dataset, model, method):
-    """Where a family's rows of one model are stored: per method when the family is guided by the maps."""
-    if ATTACK_FAMILIES.get(family).guided:
-        return f"results/{dataset}/{family}/{model}/{method}.parquet"
-    return f"results/{dataset}/{family}/{model}.parquet"
-
-
-def attack_context(dataset):
-    data = EXP.datasets[dataset]
-    return {"region_size": data.region_size, "budgets": [dict(b) for b in data.occlusion_budgets],
-            "noise_budget": str(EXP.attacks.noise_table_budget)}
-
-
-def family_context(family):
-    """Only the context fields the family's run reads, so that changing another field reruns nothing of it."""
-    def context(wildcards):
-        full = attack_context(wildcards.dataset)
-        return {name: full[name] for name in ATTACK_FAMILIES.get(family).context}
-    return context
-
-
-def full_context(wildcards):
-    return attack_context(wildcards.dataset)
-
-
-def _transfer_rows(wildcards):
-    return {f: family_rows(f, wildcards.dataset, wildcards.source, wildcards.method) for f in FAMILIES}
-
-
-def _table_rows(table):
-    def rows(wildcards):
-        return {f: {m: family_rows(f, wildcards.dataset, m, wildcards.method) for m in EXP.model_ids(wildcards.dataset)}
-                for f in FAMILIES if ATTACK_FAMILIES.get(f).table == table}
-    return rows
-
-
-def _ablation_rows(wildcards):
-    models = EXP.model_ids(wildcards.dataset)
-    return {f: {method: {m: family_rows(f, wildcards.dataset, m, method) for m in models} for method in ATTACK_METHODS}
-            for f in FAMILIES}
-
-
-def _ablation_scores(wildcards):
-    return {method: {m: f"results/{wildcards.dataset}/inequality/{m}/{method}.parquet"
-                     for m in EXP.model_ids(wildcards.dataset)} for method in ATTACK_METHODS}
-
-
-def _transfers(wildcards):
-    transfers = {}
-    for source, target in EXP.attacks.transfer_pairs[wildcards.dataset]:
-        path = f"results/{wildcards.dataset}/transfer/{source}/{target}/{wildcards.method}.parquet"
-        transfers.setdefault(source, {})[target] = path
-    return transfers
-
-
-TRANSFER_ROWS = ByName(_transfer_rows)
-NOISE_TABLE_ROWS = ByName(_table_rows("noise"))
-OCCLUSION_TABLE_ROWS = ByName(_table_rows("occlusion"))
+TRANSFER_ROWS = ByName(attack_workflow.transfer_rows(EXP))
+NOISE_TABLE_ROWS = ByName(attack_workflow.table_rows(EXP, "noise"))
+OCCLUSION_TABLE_ROWS = ByName(attack_workflow.table_rows(EXP, "occlusion"))
 OCCLUSION_ROWS = per_model("results/{dataset}/occlusion/{model}/{method}.parquet")
-ABLATION_ROWS = ByName(_ablation_rows)
-ABLATION_SCORES = ByName(_ablation_scores)
-TRANSFERS = ByName(_transfers)
+ABLATION_ROWS = ByName(attack_workflow.ablation_rows(EXP))
+ABLATION_SCORES = ByName(attack_workflow.ablation_scores(EXP))
+TRANSFERS = ByName(attack_workflow.transfers(EXP))
+stage_targets(attack_workflow.targets(EXP))
 
 
 rule attack_noise:
@@ -88,7 +32,7 @@ rule attack_noise:
         "results/{dataset}/benchmarks/attack_noise/{model}/{method}.tsv"
     params:
         settings=FAMILIES.get("noise", {}),
-        context=family_context("noise"),
+        context=attack_workflow.family_context(EXP, "noise"),
     wildcard_constraints:
         method=ATTACK_METHODS_RE,
     threads: 1
@@ -114,7 +58,7 @@ rule attack_occlusion:
         "results/{dataset}/benchmarks/attack_occlusion/{model}/{method}.tsv"
     params:
         settings=FAMILIES.get("occlusion", {}),
-        context=family_context("occlusion"),
+        context=attack_workflow.family_context(EXP, "occlusion"),
     wildcard_constraints:
         method=ATTACK_METHODS_RE,
     threads: 1
@@ -140,7 +84,7 @@ rule attack_random_occlusion:
         "results/{dataset}/benchmarks/attack_random_occlusion/{model}.tsv"
     params:
         settings=FAMILIES.get("random_occlusion", {}),
-        context=family_context("random_occlusion"),
+        context=attack_workflow.family_context(EXP, "random_occlusion"),
     threads: 1
     resources:
         gpu=1,
@@ -166,7 +110,7 @@ rule transfer_attacks:
     params:
         source_rows=TRANSFER_ROWS.param,
         settings=FAMILIES,
-        context=full_context,
+        context=attack_workflow.full_context(EXP),
     wildcard_constraints:
         method=ATTACK_METHODS_RE,
     threads: 1
@@ -246,7 +190,7 @@ rule plot_occlusion_examples:
         attributions=ATTRIBUTIONS.param,
         cards=CARDS.param,
         settings=FAMILIES.get("occlusion", {}),
-        context=family_context("occlusion"),
+        context=attack_workflow.family_context(EXP, "occlusion"),
         n_images=EXP.report["figure_images"],
     script:
         "../workflow_scripts/plot_occlusion_examples.py"
@@ -270,7 +214,7 @@ rule aggregate_ablation:
         scores=ABLATION_SCORES.param,
         rows=ABLATION_ROWS.param,
         cards=CARDS.param,
-        context=full_context,
+        context=attack_workflow.full_context(EXP),
         transform=EXP.transforms[0],
         n_boot=EXP.report["bootstrap_samples"],
         seed=EXP.seed,
@@ -296,17 +240,3 @@ rule aggregate_transfer:
         cards=CARDS.param,
     script:
         "../workflow_scripts/aggregate_transfer.py"
-
-
-@stage_targets
-def attack_targets(dataset):
-    tables = sorted({ATTACK_FAMILIES.get(f).table for f in FAMILIES})
-    targets = []
-    for method in ATTACK_METHODS:
-        targets += [f"results/{dataset}/tables/{table}_{method}.md" for table in tables]
-        if "occlusion" in FAMILIES:
-            targets.append(f"results/{dataset}/figures/occlusion_examples_{method}.png")
-    if ATTACK_METHODS and FAMILIES:
-        targets.append(f"results/{dataset}/tables/ablation.md")
-    targets += [f"results/{dataset}/tables/transfer_{method}.md" for method in EXP.attacks.transfer_methods]
-    return targets

@@ -1,24 +1,12 @@
 # Worst-case attribution deviation (Wang & Kong): bounds per (model, method), checked by attacks, and
 # their tables and figures with the link to the Gini index (docs/attribution_bounds.md).
 
+from ineqbench.bounds import workflow as bounds_workflow
+
 BOUND_METHODS_RE = "|".join(BOUND_METHODS) or "^$"
-
-
-def bound_method_spec(wildcards):
-    return EXP.bounds.methods[wildcards.method].as_dict()
-
-
-def bounded_models(wildcards):
-    return EXP.bounds.model_ids(wildcards.dataset)
-
-
-def _bounds_of_dataset(wildcards):
-    return {method: {m: f"results/{wildcards.dataset}/bounds/{m}/{method}.parquet" for m in bounded_models(wildcards)}
-            for method in BOUND_METHODS}
-
-
-BOUNDS = ByName(_bounds_of_dataset)
-BOUNDED_CARDS = per_model("results/{dataset}/models/{model}.json", models=bounded_models)
+BOUNDS = ByName(bounds_workflow.bound_rows(EXP))
+BOUNDED_CARDS = per_model("results/{dataset}/models/{model}.json", models=bounds_workflow.bounded_models(EXP))
+stage_targets(bounds_workflow.targets(EXP))
 
 
 rule bound_attribution:
@@ -34,7 +22,7 @@ rule bound_attribution:
     benchmark:
         "results/{dataset}/benchmarks/bound_attribution/{model}/{method}.tsv"
     params:
-        method=bound_method_spec,
+        method=bounds_workflow.method_spec(EXP),
         settings=EXP.bounds.settings,
         dataset=dataset_region_settings,
     wildcard_constraints:
@@ -79,10 +67,3 @@ rule aggregate_bounds:
         seed=EXP.seed,
     script:
         "../workflow_scripts/aggregate_bounds.py"
-
-
-@stage_targets
-def bounds_targets(dataset):
-    if not EXP.bounds.model_ids(dataset):
-        return []
-    return [f"results/{dataset}/tables/bounds.md", f"results/{dataset}/tables/bounds_gini.md"]

@@ -1,6 +1,9 @@
 # The inequality stage (Duan et al. Table 1, Figure 2): the Gini index of every cached map, then the
 # table over the selected images and the attribution-map figure.
 
+stage_targets(lambda dataset: [f"results/{dataset}/{kind}_{method}.{ext}" for method in METHODS
+                               for kind, ext in (("tables/gini", "md"), ("figures/attribution_maps", "png"))])
+
 
 rule score_inequality:
     input:
@@ -62,9 +65,3 @@ rule plot_attribution_maps:
         n_images=EXP.report["figure_images"],
     script:
         "../workflow_scripts/plot_attribution_maps.py"
-
-
-@stage_targets
-def inequality_targets(dataset):
-    return [path for method in METHODS for path in (f"results/{dataset}/tables/gini_{method}.md",
-                                                    f"results/{dataset}/figures/attribution_maps_{method}.png")]

@@ -86,6 +86,9 @@ rule evaluate_model:
         "../workflow_scripts/evaluate_model.py"
 
 
+stage_targets(lambda dataset: [f"results/{dataset}/tables/models.md"])
+
+
 # The paper's "correct for all models" filter, applied once per data set for every table.
 rule select_images:
     input:
@@ -115,8 +118,3 @@ rule aggregate_models:
         cards=CARDS.param,
     script:
         "../workflow_scripts/aggregate_models.py"
-
-
-@stage_targets
-def model_targets(dataset):
-    return [f"results/{dataset}/tables/models.md"]

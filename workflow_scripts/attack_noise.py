@@ -1,6 +1,6 @@
 """Snakemake adapter of the attack_noise rule."""
 
-from ineqbench.attacks.jobs import attack_noise
+from ineqbench.attacks.noise import attack_noise
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -1,6 +1,6 @@
 """Snakemake adapter of the attack_occlusion rule."""
 
-from ineqbench.attacks.jobs import attack_occlusion
+from ineqbench.attacks.occlusion import attack_occlusion
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

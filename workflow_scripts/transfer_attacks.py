@@ -1,6 +1,6 @@
 """Snakemake adapter of the transfer_attacks rule."""
 
-from ineqbench.attacks.jobs import transfer_attacks
+from ineqbench.attacks.transfer import transfer_attacks
 from ineqbench.logs import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

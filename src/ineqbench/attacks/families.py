@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.inputs import AttackInputs
+from ineqbench.attacks.inputs import AttackInputs, load_attack_inputs
+from ineqbench.attribution.cache import load_attributions
+from ineqbench.io import write_parquet
+from ineqbench.provenance import provenance
 from ineqbench.registry import Registry
 
 
@@ -68,3 +71,31 @@ ATTACK_FAMILIES: Registry[AttackFamily] = Registry("attack family")
 def positions(pool_index: np.ndarray, rows: pd.DataFrame, device: torch.device) -> torch.Tensor:
     """Where each row's image sits in a batch whose images are in the (sorted) order of `pool_index`."""
     return torch.from_numpy(np.searchsorted(pool_index, rows["pool_index"].to_numpy())).to(device)
+
+
+def run_attack_family(
+    family: str,
+    *,
+    weights_path: str,
+    card_path: str,
+    attributions_path: str | None,
+    test_path: str,
+    pool_path: str,
+    settings: dict,
+    context: dict,
+    out_path: str,
+    threads: int = 1,
+) -> None:
+    """Run one family on one model (and, for a guided family, one attribution method's maps)."""
+    entry = ATTACK_FAMILIES.get(family)
+    parsed = entry.settings(**settings)
+    inputs = load_attack_inputs(
+        weights_path, card_path, attributions_path if entry.guided else None, test_path, pool_path, threads=threads
+    )
+    frame = entry.run(inputs, parsed, AttackContext(**context))
+    recorded = {"attack": family, **parsed.as_dict(), **context}
+    sources = [weights_path]
+    if entry.guided:
+        recorded["attribution"] = load_attributions(attributions_path)[2]["settings"]
+        sources.append(attributions_path)
+    write_parquet(out_path, frame, provenance(recorded, seed=recorded.get("seed"), inputs=sources))

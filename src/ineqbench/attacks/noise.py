@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions
+from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs, concat_rows, predict
 from ineqbench.attacks.ranking import RANKINGS, descending_ranks
 from ineqbench.registry import Registry
@@ -296,3 +296,8 @@ ATTACK_FAMILIES.add(
         ),
     ),
 )
+
+
+def attack_noise(**job) -> None:
+    """The attack_noise rule: this family on one model and method (see `run_attack_family`)."""
+    run_attack_family("noise", **job)

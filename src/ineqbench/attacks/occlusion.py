@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions
+from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs, concat_rows
 from ineqbench.attacks.ranking import RANKINGS
 from ineqbench.registry import Registry
@@ -377,3 +377,8 @@ ATTACK_FAMILIES.add(
         ablation_caption=lambda rows, context: f"occlusion at {smallest_budget(context.budgets).label}",
     ),
 )
+
+
+def attack_occlusion(**job) -> None:
+    """The attack_occlusion rule: this family on one model and method (see `run_attack_family`)."""
+    run_attack_family("occlusion", **job)

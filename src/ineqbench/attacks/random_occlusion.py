@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions
+from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs
 from ineqbench.attacks.occlusion import (
     COLOURS,
@@ -135,3 +135,8 @@ ATTACK_FAMILIES.add(
         ablation_caption=lambda rows, context: f"random-region occlusion at {smallest_budget(context.budgets).label}",
     ),
 )
+
+
+def attack_random_occlusion(**job) -> None:
+    """The attack_random_occlusion rule: this family on one model (see `run_attack_family`)."""
+    run_attack_family("random_occlusion", attributions_path=None, **job)

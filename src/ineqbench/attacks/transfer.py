@@ -1,11 +1,5 @@
-"""Entry points of the attack rules: one per attack family (attack_noise, attack_occlusion,
-attack_random_occlusion), and the transfer of a source model's attacked images to a target model.
-
-Every per-model job attacks the pool images *that model* classifies correctly; the tables keep the
-images correct for every model of the data set (aggregation), so no job depends on another model.
-Outputs are long-format Parquet, one row per (image, attack setting), with the settings in the
-metadata; each row holds what regenerates its attacked image (see `families`).
-"""
+"""The transfer_attacks rule: a source model's attacked images, rebuilt from the stored rows of every
+attack family, classified by a target model (Table 4). Each family's own rule is in its module."""
 
 from __future__ import annotations
 
@@ -16,52 +10,11 @@ import torch
 
 from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext
 from ineqbench.attacks.inputs import AttackInputs, concat_rows, load_attack_inputs, predict
-from ineqbench.attribution.cache import load_attributions
 from ineqbench.io import write_parquet
 from ineqbench.models.checkpoint import load_model
 from ineqbench.provenance import provenance
 
 log = logging.getLogger(__name__)
-
-
-def run_attack_family(
-    family: str,
-    *,
-    weights_path: str,
-    card_path: str,
-    attributions_path: str | None,
-    test_path: str,
-    pool_path: str,
-    settings: dict,
-    context: dict,
-    out_path: str,
-    threads: int = 1,
-) -> None:
-    """Run one family on one model (and, for a guided family, one attribution method's maps)."""
-    entry = ATTACK_FAMILIES.get(family)
-    parsed = entry.settings(**settings)
-    inputs = load_attack_inputs(
-        weights_path, card_path, attributions_path if entry.guided else None, test_path, pool_path, threads=threads
-    )
-    frame = entry.run(inputs, parsed, AttackContext(**context))
-    recorded = {"attack": family, **parsed.as_dict(), **context}
-    sources = [weights_path]
-    if entry.guided:
-        recorded["attribution"] = load_attributions(attributions_path)[2]["settings"]
-        sources.append(attributions_path)
-    write_parquet(out_path, frame, provenance(recorded, seed=recorded.get("seed"), inputs=sources))
-
-
-def attack_noise(**job) -> None:
-    run_attack_family("noise", **job)
-
-
-def attack_occlusion(**job) -> None:
-    run_attack_family("occlusion", **job)
-
-
-def attack_random_occlusion(**job) -> None:
-    run_attack_family("random_occlusion", attributions_path=None, **job)
 
 
 # ---- transfer: regenerate the source model's attacked images, evaluate them on the target ----
