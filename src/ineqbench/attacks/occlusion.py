@@ -348,16 +348,25 @@ def occlusion_attack(inputs: AttackInputs, settings: OcclusionSettings, context:
     return occlusion_search(inputs, settings, [Budget(**b) for b in context.budgets], ranked, "occlusion")
 
 
-def _rebuild(rows, x, maps, pool_index, settings: OcclusionSettings, context, mean, std):
+def rebuild_by_budget(rows: pd.DataFrame, x: torch.Tensor, pool_index, mean, std, centres) -> list:
+    """The occluded images of stored occlusion rows, a group per (budget's N, colour); `centres(pick,
+    group, regions)` gives the (B, N, 2) centres of the group's images (`x[pick]`)."""
     out = []
+    height, width = x.shape[2:]
     for (regions, colour), group in rows.groupby(["max_regions", "setting"], sort=False):
         pick = positions(pool_index, group, x.device)
         n, r = (torch.from_numpy(group[c].to_numpy().astype("int64")).to(x.device) for c in ("n", "r"))
-        images = rebuild_occluded(
-            x[pick], maps[pick], int(regions), colour, n, r, settings, context.region_size, mean, std
-        )
-        out.append((group, images))
+        cover = coverage(centres(pick, group, int(regions)).to(x.device), height, width)
+        images = x[pick]
+        out.append((group, occlude(images, COLOURS.get(colour)(images, mean, std), cover, n, r)))
     return out
+
+
+def _rebuild(rows, x, maps, pool_index, settings: OcclusionSettings, context, mean, std):
+    def ranked(pick, group, regions):
+        return centres_of(maps[pick], regions, settings, context.region_size)
+
+    return rebuild_by_budget(rows, x, pool_index, mean, std, ranked)
 
 
 ATTACK_FAMILIES.add(

@@ -17,17 +17,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions, run_attack_family
+from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs
 from ineqbench.attacks.occlusion import (
-    COLOURS,
     Budget,
     OcclusionSettings,
     colour_label,
-    coverage,
-    occlude,
     occlusion_ablation_rows,
     occlusion_search,
+    rebuild_by_budget,
     smallest_budget,
 )
 from ineqbench.seeds import image_seed
@@ -102,16 +100,12 @@ def _transfer_rows(rows: pd.DataFrame, context: AttackContext) -> pd.DataFrame:
 
 
 def _rebuild(rows, x, maps, pool_index, settings: RandomOcclusionSettings, context, mean, std):
-    out = []
     height, width = x.shape[2:]
-    for (regions, colour), group in rows.groupby(["max_regions", "setting"], sort=False):
-        pick = positions(pool_index, group, x.device)
-        centres = random_centres(group["occlusion_seed"].to_numpy(), int(regions), context.region_size, height, width)
-        n, r = (torch.from_numpy(group[c].to_numpy().astype("int64")).to(x.device) for c in ("n", "r"))
-        images = x[pick]
-        fill = COLOURS.get(colour)(images, mean, std)
-        out.append((group, occlude(images, fill, coverage(centres.to(x.device), height, width), n, r)))
-    return out
+
+    def drawn(pick, group, regions):
+        return random_centres(group["occlusion_seed"].to_numpy(), regions, context.region_size, height, width)
+
+    return rebuild_by_budget(rows, x, pool_index, mean, std, drawn)
 
 
 def random_label(colour: str) -> str:
