@@ -18,7 +18,7 @@ import time
 import torch
 import yaml
 
-from ineqbench.attacks.jobs import load_attack_inputs
+from ineqbench.attacks.inputs import load_attack_inputs
 from ineqbench.attacks.occlusion import (
     COLOURS,
     LOOP_ORDERS,

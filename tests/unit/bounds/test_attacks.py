@@ -14,7 +14,7 @@ from ineqbench.bounds.attacks import BOUND_ATTACKS, run_attack, topk_intersectio
 from ineqbench.bounds.differentiable import attribution_map
 from ineqbench.bounds.formulas import cosine_lower_bound, linf_radius
 from ineqbench.bounds.surrogate import softplus_surrogate
-from ineqbench.models.wrapper import NormalizedClassifier
+from tests.helpers.networks import conv_net
 
 SHAPE = (3, 8, 8)
 NORMS = {"l2": 1.0, "linf": 0.1}  # ε per norm for the generic checks
@@ -22,16 +22,7 @@ RANDOM_START = {"pgd_cross_entropy", "pgd_attribution_l2distance", "pgd_attribut
 
 
 def tiny_net(activation: type[nn.Module] = nn.Softplus, seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    backbone = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1),
-        activation(),
-        nn.Conv2d(4, 4, 3, stride=2, padding=1),
-        activation(),
-        nn.Flatten(),
-        nn.Linear(4 * 4 * 4, 3),
-    )
-    return NormalizedClassifier(backbone, mean=[0.5] * 3, std=[0.25] * 3).double().eval()
+    return conv_net(activation, 3, seed=seed, double=True)
 
 
 def point(seed: int = 1) -> torch.Tensor:

@@ -13,26 +13,14 @@ from torch import nn
 
 from ineqbench.attribution.methods import resolve_methods
 from ineqbench.bounds.job import BoundSettings, bound_image, bound_images, prepare_networks
-from ineqbench.models.wrapper import NormalizedClassifier
+from tests.helpers.networks import conv_net
 
 SHAPE = (3, 8, 8)
 ATTACKS = ["pgd_cross_entropy", "pgd_attribution_l2distance", "pgd_attribution_cosine", "ifia_topk", "sensitivity_max"]
 
 
 def net(activation: type[nn.Module] | None, seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    if activation is None:  # linear: the gradient attribution is constant
-        backbone = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 3))
-    else:
-        backbone = nn.Sequential(
-            nn.Conv2d(3, 4, 3, padding=1),
-            activation(),
-            nn.Conv2d(4, 4, 3, stride=2, padding=1),
-            activation(),
-            nn.Flatten(),
-            nn.Linear(4 * 4 * 4, 3),
-        )
-    return NormalizedClassifier(backbone, mean=[0.5] * 3, std=[0.25] * 3).eval()
+    return conv_net(activation, 3, seed=seed)
 
 
 def settings(**changes) -> BoundSettings:
