@@ -18,7 +18,7 @@ Per image x, with c the real network's prediction at x (the label constraint kee
    the mean-value bound's sup, not a certificate. Cosine lower bounds from each radius.
 
 Output: long-format Parquet, one row per (image, norm, ε, attack), the bound columns repeated on the
-attack rows of their (image, norm, ε); the column set is documented in README, "Attribution bounds".
+attack rows of their (image, norm, ε); the column set is documented in docs/outputs.md.
 The image's Gini (global and regional, |A|) is of the real network's map at x, the attribution the
 inequality tables describe, so the aggregation can relate inequality and worst-case deviation.
 """
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BoundSettings:
-    """What every bound job of an experiment shares (config `bounds`, README "Attribution bounds")."""
+    """What every bound job of an experiment shares (config `bounds`, docs/configuration.md)."""
 
     n_images: int = 16
     epsilons: dict[str, list[float]] = field(default_factory=lambda: {"l2": [0.5], "linf": [2 / 255]})
