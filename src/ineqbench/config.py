@@ -1,10 +1,13 @@
 """Typed, validated experiment configuration.
 
-`load_experiment(config)` checks the raw mapping against the JSON schema, then every name against its
-registry (data set builders, model sources, timm architectures, recipes, attribution methods,
-inequality transforms), so a typo fails while the DAG is built, before any job runs, with the valid
-choices listed. It returns an `Experiment`: the model grid expanded into `ModelSpec`s, and the
-methods resolved into `MethodSpec`s.
+`load_experiment(config)` checks the raw mapping against the JSON schema, which is composed from the
+sections the stages register (`ineqbench.settings.CONFIG_SECTIONS`; each section's defaults and
+descriptions are written once, in its settings class), then every name against its registry (data set
+builders, model sources, timm architectures, recipes, attribution methods, inequality transforms, attack
+families), so a typo fails while the DAG is built, before any job runs, with the valid choices listed.
+It returns an `Experiment`: the model grid expanded into `ModelSpec`s, the methods resolved into
+`MethodSpec`s, and each stage's part (`experiment.attacks`, `experiment.bounds`). Nothing here imports
+torch: the names are declared without it, and the timm names come from a cached list.
 """
 
 from __future__ import annotations
@@ -12,36 +15,47 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass, fields
-from importlib import resources
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 import jsonschema
-import yaml
 
-from ineqbench.attacks.families import ATTACK_FAMILIES
-from ineqbench.attacks.noise import parse_budget
-from ineqbench.attribution.methods import MethodSpec, resolve_methods
-from ineqbench.bounds.attacks import BOUND_ATTACKS
-from ineqbench.bounds.differentiable import DIFFERENTIABLE_KINDS
-from ineqbench.bounds.formulas import EUCLIDEAN_RADII
-from ineqbench.bounds.spectral import SIGMA_MAX_METHODS
+# Each import registers its sections in CONFIG_SECTIONS: one line per stage.
+from ineqbench.attacks import settings as _attacks  # noqa: F401
+from ineqbench.attribution.settings import MethodSpec, resolve_methods
+from ineqbench.bounds import settings as _bounds  # noqa: F401
 from ineqbench.data import DATASETS
+from ineqbench.data import settings as _data  # noqa: F401
+from ineqbench.fetch import settings as _fetch  # noqa: F401
 from ineqbench.fetch.model_sources import SOURCES
-from ineqbench.inequality.transforms import TRANSFORMS
-from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon, standard_and_strongest
-from ineqbench.models.training import OPTIMIZERS, TrainingRecipe
+from ineqbench.inequality.settings import TRANSFORMS
+from ineqbench.models.settings import OPTIMIZERS, TrainingRecipe
+from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon
+from ineqbench.models.timm_names import timm_names
 from ineqbench.registry import UnknownNameError
-from ineqbench.threats import THREAT_NORMS
+from ineqbench.reporting import settings as _report  # noqa: F401
+from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection
+from ineqbench.threat_norms import THREAT_NORMS
+
+CONFIG_SECTIONS.add(
+    "seed",
+    ConfigSection(
+        int, default=0, keywords={"description": "seed of the candidate pool and the stochastic attributions"}
+    ),
+)
 
 
-class ConfigError(ValueError):
-    """A configuration problem, reported before any job runs."""
-
-
-def _schema() -> dict:
-    text = resources.files("ineqbench.schemas").joinpath("config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+def config_schema() -> dict:
+    """The JSON schema of a config file, composed from the registered sections."""
+    sections = {name: CONFIG_SECTIONS.get(name) for name in CONFIG_SECTIONS}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "description": "ineqbench experiment configuration (docs/configuration.md; every key: docs/settings.md)",
+        "type": "object",
+        "additionalProperties": False,
+        "required": [name for name, section in sections.items() if section.default is MISSING],
+        "properties": {name: section.schema() for name, section in sections.items()},
+    }
 
 
 def _fill_defaults(validator_class):
@@ -76,6 +90,17 @@ class DatasetConfig:
 
 
 @dataclass(frozen=True)
+class Shared:
+    """What every stage's section is resolved against."""
+
+    seed: int
+    datasets: dict[str, DatasetConfig]
+    models: dict[str, ModelSpec]
+    methods: dict[str, MethodSpec]
+    raw: dict
+
+
+@dataclass(frozen=True)
 class Experiment:
     seed: int
     datasets: dict[str, DatasetConfig]
@@ -84,106 +109,22 @@ class Experiment:
     methods: dict[str, MethodSpec]
     transforms: tuple[str, ...]
     attribution_options: dict
-    attacks: AttackConfig
-    bounds: BoundsConfig
+    stages: dict[str, Any]  # a stage's part, by its section name: `experiment.attacks`, `experiment.bounds`
     report: dict
     fetch: dict
     raw: dict
+
+    def __getattr__(self, name: str) -> Any:
+        stages = self.__dict__.get("stages", {})
+        if name in stages:
+            return stages[name]
+        raise AttributeError(f"{type(self).__name__!r} has no attribute or stage {name!r}")
 
     def models_of(self, dataset: str) -> list[ModelSpec]:
         return [m for m in self.models.values() if m.dataset == dataset]
 
     def model_ids(self, dataset: str) -> list[str]:
         return [m.id for m in self.models_of(dataset)]
-
-
-@dataclass(frozen=True)
-class AttackConfig:
-    """The attack stages: which methods guide them, the noise and occlusion settings (fields of
-    NoiseSettings and OcclusionSettings, minus the seed), and the transfer pairs per data set."""
-
-    methods: tuple[str, ...]
-    noise: dict
-    noise_table_budget: int | float | str
-    occlusion: dict
-    transfer_pairs: dict[str, tuple[tuple[str, str], ...]]
-    transfer_methods: tuple[str, ...]
-    families: dict[str, dict]  # enabled attack family -> its settings (`settings.as_dict()`), guided first
-
-
-@dataclass(frozen=True)
-class BoundsConfig:
-    """The bounds stage: which methods and models, and the settings every bound job gets (`settings`:
-    the fields of `ineqbench.bounds.job.BoundSettings` except the method)."""
-
-    methods: dict[str, MethodSpec]
-    models: dict[str, tuple[str, ...]]  # data set -> bounded model ids
-    settings: dict
-
-    def model_ids(self, dataset: str) -> list[str]:
-        return list(self.models.get(dataset, ()))
-
-
-def _bounds_models(choice: str | list[str], models: dict[str, ModelSpec], dataset: str) -> list[str]:
-    specs = [m for m in models.values() if m.dataset == dataset]
-    if choice == "all":
-        return [m.id for m in specs]
-    if choice == "auto":
-        chosen = {m.id for pair in standard_and_strongest(specs) for m in pair}
-        return [m.id for m in specs if m.id in chosen]
-    return [m for m in choice if models[m].dataset == dataset]
-
-
-def _bounds_config(
-    raw: dict, custom_methods: dict, seed: int, datasets: dict[str, DatasetConfig], models: dict[str, ModelSpec]
-) -> BoundsConfig:
-    try:
-        methods = resolve_methods(raw["methods"], custom_methods)
-    except (UnknownNameError, ValueError) as err:
-        raise ConfigError(f"bounds/methods: {err}") from None
-    for spec in methods.values():
-        if spec.kind not in DIFFERENTIABLE_KINDS:
-            raise ConfigError(
-                f"bounds/methods: {spec.id!r} is of kind {spec.kind!r}, which has no differentiable "
-                f"form; valid kinds: {', '.join(DIFFERENTIABLE_KINDS.names())} (e.g. ig, ig_zero, gradient)"
-            )
-    if isinstance(raw["models"], list):
-        for m in raw["models"]:
-            if m not in models:
-                raise ConfigError(f"bounds/models: unknown model {m!r}; valid: {sorted(models)}")
-    for name in raw["attacks"]:
-        _check(name, BOUND_ATTACKS, "bounds/attacks")
-    _check(raw["sigma_max"]["method"], SIGMA_MAX_METHODS, "bounds/sigma_max/method")
-    epsilons = {}
-    for norm, values in raw["epsilons"].items():
-        _check(norm, EUCLIDEAN_RADII, "bounds/epsilons")
-        try:
-            epsilons[norm] = [parse_epsilon(e, norm) for e in values]
-        except ValueError as err:
-            raise ConfigError(f"bounds/epsilons/{norm}: {err}") from None
-    if methods and not any(epsilons.values()):
-        raise ConfigError("bounds/epsilons: no radius given; list at least one, e.g. {l2: [0.5], linf: [2/255]}")
-    settings = {
-        "n_images": raw["n_images"],
-        "epsilons": epsilons,
-        "margin": raw["margin"],
-        "surrogate_beta": raw["surrogate_beta"],
-        "sigma_max": raw["sigma_max"],
-        "dense_jacobian": raw["dense_jacobian"],
-        "practical_samples": raw["practical_samples"],
-        "attacks": raw["attacks"],
-        "attack_steps": raw["attack_steps"],
-        "ifia_k": raw["ifia_k"],
-        "seed": seed,
-    }
-    chosen = {d: tuple(_bounds_models(raw["models"], models, d)) if methods else () for d in datasets}
-    for d, ids in chosen.items():
-        if ids and raw["n_images"] > datasets[d].pool_size:
-            raise ConfigError(
-                f"bounds/n_images {raw['n_images']} exceeds pool_size {datasets[d].pool_size} of "
-                f"data set {d!r}; valid: at most {datasets[d].pool_size}"
-            )
-    return BoundsConfig(methods, chosen, settings)
 
 
 def default_occlusion_budgets(image_size: int) -> list[dict]:
@@ -193,25 +134,17 @@ def default_occlusion_budgets(image_size: int) -> list[dict]:
     return [{"regions": 10, "radius": 4}]
 
 
-def auto_transfer_pairs(models: list[ModelSpec]) -> list[tuple[str, str]]:
-    """Per (architecture, seed): the standard model and the largest-ε l∞ model, both ways."""
-    return [pair for std, top in standard_and_strongest(models) for pair in ((std.id, top.id), (top.id, std.id))]
-
-
 def _check(name: str, registry, where: str) -> None:
     if name not in registry:
         raise ConfigError(f"{where}: {registry.unknown_message(name)}")
 
 
 def _check_arch(arch: str, where: str) -> None:
-    import timm  # imported here: validating configs without models should stay fast
-
-    from ineqbench.models import cifar  # noqa: F401  (registers the CIFAR architectures with timm)
-
-    if not timm.is_model(arch):
+    names = timm_names()
+    if not names.is_model(arch):
         import difflib
 
-        close = difflib.get_close_matches(arch, timm.list_models(), n=3)
+        close = difflib.get_close_matches(arch, sorted(names.architectures), n=3)
         hint = f" Close timm names: {', '.join(close)}." if close else ""
         raise ConfigError(f"{where}: unknown timm architecture {arch!r}.{hint} See timm.list_models().")
 
@@ -237,9 +170,7 @@ def _grid_archs(row: dict) -> list[str]:
     arch = row["arch"]
     if not any(c in arch for c in "*?["):
         return [arch]
-    import timm
-
-    matches = sorted(timm.list_pretrained(arch) if row["source"] == "timm_hub" else timm.list_models(arch))
+    matches = timm_names().matching(arch, pretrained=row["source"] == "timm_hub")
     if not matches:
         raise ValueError(
             f"arch pattern {arch!r} matches no timm {'pretrained weights' if row['source'] == 'timm_hub' else 'model'}"
@@ -278,93 +209,27 @@ def _expand_grid(rows: list[dict]) -> list[dict]:
 
 
 def _recipe(name: str, raw: dict) -> TrainingRecipe:
-    known = {f.name for f in fields(TrainingRecipe)}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"recipe {name!r}: unknown fields {sorted(unknown)}; valid fields: {sorted(known)}")
     recipe = TrainingRecipe(**raw)
     if recipe.optimizer not in OPTIMIZERS:
-        raise ConfigError(f"recipe {name!r}: unknown optimizer {recipe.optimizer!r}; valid: {sorted(OPTIMIZERS)}")
+        raise ConfigError(f"recipe {name!r}: {OPTIMIZERS.unknown_message(recipe.optimizer)}")
     return recipe
 
 
-def _attack_families(raw: dict, seed: int) -> dict[str, dict]:
-    """The enabled families (all registered ones by default), guided first, each with its settings
-    built from the sections it reads and checked against its registries."""
-    names = raw["families"] if raw["families"] is not None else ATTACK_FAMILIES.names()
-    for name in names:
-        _check(name, ATTACK_FAMILIES, "attacks/families")
-    settings = {}
-    for name in sorted(dict.fromkeys(names), key=lambda n: (not ATTACK_FAMILIES.get(n).guided, n)):
-        try:
-            family = ATTACK_FAMILIES.get(name).settings.of_experiment(raw, seed)
-            family.check()
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"{err}" if str(err).startswith("attacks/") else f"attacks ({name}): {err}") from None
-        settings[name] = family.as_dict()
-    return settings
-
-
-def _attack_config(
-    raw: dict,
-    methods: dict,
-    table_method: str,
-    datasets: dict[str, DatasetConfig],
-    models: dict[str, ModelSpec],
-    seed: int,
-) -> AttackConfig:
-    noise, occlusion, transfer = raw["noise"], raw["occlusion"], raw["transfer"]
-    attack_methods = raw["methods"] if raw["methods"] is not None else list(methods)
-    for m in attack_methods:
-        if m not in methods:
-            raise ConfigError(
-                f"attacks/methods: {m!r} is not a configured attribution method; valid: {sorted(methods)}"
-            )
-    if transfer["methods"] is None:  # the table method, when it is attacked
-        transfer["methods"] = [table_method if table_method in attack_methods else attack_methods[0]]
-    for m in transfer["methods"]:
-        if m not in attack_methods:
-            raise ConfigError(f"attacks/transfer/methods: {m!r} is not among the attacked methods {attack_methods}")
-    families = _attack_families(raw, seed)
-    try:
-        parsed = [parse_budget(b) for b in noise["budgets"]]
-        table = parse_budget(noise.pop("table_budget"))
-    except ValueError as err:
-        raise ConfigError(f"attacks/noise: {err}") from None
-    if table not in parsed:
-        raise ConfigError(f"attacks/noise/table_budget {table!r} is not one of the budgets {noise['budgets']}")
-
-    pairs: dict[str, list[tuple[str, str]]] = {d: [] for d in datasets}
-    if transfer["pairs"] == "auto":
-        for d in datasets:
-            pairs[d] = auto_transfer_pairs([m for m in models.values() if m.dataset == d])
-    else:
-        for pair in transfer["pairs"]:
-            src, tgt = pair["source"], pair["target"]
-            for role, m in (("source", src), ("target", tgt)):
-                if m not in models:
-                    raise ConfigError(f"attacks/transfer/pairs: unknown {role} model {m!r}; valid: {sorted(models)}")
-            if src == tgt or models[src].dataset != models[tgt].dataset:
-                raise ConfigError(f"attacks/transfer/pairs: {src!r} -> {tgt!r} must be two models of one data set")
-            pairs[models[src].dataset].append((src, tgt))
-    return AttackConfig(
-        tuple(attack_methods),
-        noise,
-        noise["budgets"][parsed.index(table)],
-        occlusion,
-        {d: tuple(p) for d, p in pairs.items()},
-        tuple(transfer["methods"]),
-        families,
-    )
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, with the valid keys where a key is unknown."""
+    known = error.schema.get("properties") if isinstance(error.schema, dict) else None
+    if error.validator == "additionalProperties" and known:
+        return f"{error.message}; valid keys: {', '.join(known)}"
+    return error.message
 
 
 def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     """Validate `config` (a parsed config.yaml) and build the `Experiment`; raises ConfigError."""
     raw = copy.deepcopy(config)
-    validator = _fill_defaults(jsonschema.Draft202012Validator)(_schema())
+    validator = _fill_defaults(jsonschema.Draft202012Validator)(config_schema())
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.path))
     if errors:
-        lines = [f"  at {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
+        lines = [f"  at {'/'.join(map(str, e.path)) or '(top level)'}: {_schema_message(e)}" for e in errors]
         raise ConfigError("config does not match the schema:\n" + "\n".join(lines))
 
     datasets = {}
@@ -447,10 +312,12 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
             f"report/table_method {raw['report']['table_method']!r} is not among the configured "
             f"methods {sorted(methods)}"
         )
-    attacks = _attack_config(
-        copy.deepcopy(raw["attacks"]), methods, raw["report"]["table_method"], datasets, models, raw["seed"]
-    )
-    bounds = _bounds_config(raw["bounds"], raw["attribution"]["custom"], raw["seed"], datasets, models)
+    shared = Shared(raw["seed"], datasets, models, methods, raw)
+    stages = {
+        name: CONFIG_SECTIONS.get(name).resolve(copy.deepcopy(raw[name]), shared)
+        for name in CONFIG_SECTIONS
+        if CONFIG_SECTIONS.get(name).resolve is not None
+    }
 
     return Experiment(
         seed=raw["seed"],
@@ -462,8 +329,7 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         attribution_options={
             k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype", "shard_images")
         },
-        attacks=attacks,
-        bounds=bounds,
+        stages=stages,
         report=raw["report"],
         fetch=raw["fetch"],
         raw=raw,
@@ -471,8 +337,6 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
 
 
 __all__ = [
-    "AttackConfig",
-    "BoundsConfig",
     "ConfigError",
     "Experiment",
     "DatasetConfig",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ineqbench.registry import Registry
+from ineqbench.threat_norms import THREAT_NORMS
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,6 @@ class ThreatNorm:
     random_start: Callable[[torch.Tensor, float], torch.Tensor]
     ascent_direction: Callable[[torch.Tensor], torch.Tensor]
     project: Callable[[torch.Tensor, float], torch.Tensor]
-
-
-THREAT_NORMS: Registry[ThreatNorm] = Registry("threat norm")
 
 
 def _flat_norm(x: torch.Tensor) -> torch.Tensor:

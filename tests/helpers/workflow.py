@@ -9,6 +9,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -62,13 +64,13 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
     return result
 
 
-def dry_run_with(workdir: Path, config: dict) -> str:
+def dry_run_with(workdir: Path, config: dict, *args: str) -> str:
     """A dry run of `workdir` under `config`; the workdir's own config is put back afterwards."""
     path = workdir / "config.yaml"
     original = path.read_text()
     write_config(workdir, config)
     try:
-        return run_snakemake(workdir, "-n", "--cores", "1").stdout
+        return run_snakemake(workdir, "-n", "--cores", "1", *args).stdout
     finally:
         path.write_text(original)
 
@@ -97,6 +99,63 @@ def scheduled_jobs(output: str) -> list[tuple[str, dict[str, str], str]]:
         elif jobs and (match := re.match(r"^reason: (.+)$", line)):
             jobs[-1] = (jobs[-1][0], jobs[-1][1], match.group(1))
     return jobs
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    rule: str
+    wildcards: tuple[tuple[str, str], ...]
+    inputs: frozenset[str]
+    outputs: frozenset[str]
+
+
+def planned_jobs(dry_run_output: str) -> list[PlannedJob]:
+    """Every job block of a dry run with its wildcards, inputs and outputs."""
+    jobs = []
+    for block in re.split(r"\n\s*(?=(?:local)?rule \w+:)", dry_run_output):
+        match = re.match(r"\s*(?:local)?rule (\w+):", block)
+        if not match:
+            continue
+        fields = {k: v for k, v in re.findall(r"^\s*(input|output|wildcards): (.*)$", block, flags=re.M)}
+        wildcards = dict(kv.split("=", 1) for kv in fields["wildcards"].split(", ")) if "wildcards" in fields else {}
+        jobs.append(
+            PlannedJob(
+                match.group(1),
+                tuple(sorted(wildcards.items())),
+                frozenset(fields["input"].split(", ")) if "input" in fields else frozenset(),
+                frozenset(fields["output"].split(", ")) if "output" in fields else frozenset(),
+            )
+        )
+    return jobs
+
+
+def whole_dag(workdir: Path, config: dict) -> list[PlannedJob]:
+    """Every job of `config`'s DAG (a forced dry run), whatever the workdir already holds."""
+    return planned_jobs(dry_run_with(workdir, config, "--forceall"))
+
+
+def downstream(jobs: list[PlannedJob], seeds: list[PlannedJob]) -> Counter:
+    """{rule: count} of `seeds` and of every job that reads, directly or not, an output of one of them:
+    what must rerun when the seeds must, derived from the DAG's file edges alone."""
+    chosen = set(seeds)
+    changed = set().union(*(job.outputs for job in seeds)) if seeds else set()
+    grew = True
+    while grew:
+        grew = False
+        for job in jobs:
+            if job not in chosen and job.inputs & changed:
+                chosen.add(job)
+                changed |= job.outputs
+                grew = True
+    return Counter(job.rule for job in chosen)
+
+
+def reruns_after_config_change(before: list[PlannedJob], after: list[PlannedJob]) -> Counter:
+    """The jobs a config change must run, from the two whole DAGs: the jobs with a new output or a changed
+    input set, and everything downstream of them."""
+    inputs_before = {job.outputs: job.inputs for job in before}
+    seeds = [job for job in after if inputs_before.get(job.outputs) != job.inputs]
+    return downstream(after, seeds)
 
 
 def resources_by_rule(dry_run_output: str) -> dict[str, set[str]]:

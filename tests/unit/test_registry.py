@@ -80,3 +80,35 @@ def test_unknown_name_without_close_match_has_no_hint():
     assert "Did you mean" not in message
     assert "Valid choices: blue, green, red" in message
     assert reg.unknown_message("zzzzzzzz") == message
+
+
+def test_a_declared_name_is_valid_at_once_and_its_module_is_imported_on_first_get(tmp_path, monkeypatch):
+    from ineqbench import registry as registry_module
+
+    reg: Registry = Registry("widget")
+    monkeypatch.setattr(registry_module, "_TEST_WIDGETS", reg, raising=False)
+    (tmp_path / "widget_impl.py").write_text(
+        "from ineqbench.registry import _TEST_WIDGETS\n_TEST_WIDGETS.add('cog', 'the cog object')\n"
+    )
+    (tmp_path / "widget_empty.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg.declare("cog", "widget_impl")
+    reg.declare("gear", "widget_empty")
+    assert "cog" in reg and reg.names() == ["cog", "gear"]
+    import sys
+
+    assert "widget_impl" not in sys.modules  # declaring imports nothing
+    assert reg.get("cog") == "the cog object"
+    with pytest.raises(RuntimeError, match="widget_empty, which does not add it"):
+        reg.get("gear")
+    with pytest.raises(ValueError, match="already registered"):
+        reg.declare("cog", "widget_impl")
+    with pytest.raises(ValueError, match="already registered"):
+        reg.add("cog", "a second cog")
+
+
+def test_lazy_imports_its_target_on_the_first_call():
+    from ineqbench.registry import Lazy
+
+    join = Lazy("os.path:join")
+    assert join("a", "b") == "a/b" and "os.path:join" in repr(join)

@@ -1,15 +1,17 @@
-"""docs/settings.md is generated from the schema and the recipe fields, and kept in sync."""
+"""Settings classes are the one source of defaults: the config schema is generated from them, the
+settings page from the schema, and each attack family's job settings agree with its config section."""
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields
+from dataclasses import dataclass
 
+import jsonschema
 import pytest
 
-from ineqbench.attacks.noise import NoiseSettings
-from ineqbench.attacks.occlusion import OcclusionSettings
-from ineqbench.bounds.job import BoundSettings
-from ineqbench.config import _schema
+from ineqbench.attacks.settings import ATTACK_FAMILIES, AttacksSection
+from ineqbench.bounds.settings import BoundsSection
+from ineqbench.config import config_schema
+from ineqbench.settings import CONFIG_SECTIONS, defaults_of, schema_of, setting
 from ineqbench.settings_reference import settings_reference
 from tests.helpers.workflow import ROOT
 
@@ -26,63 +28,85 @@ def test_every_attack_setting_and_recipe_field_is_listed():
         "attacks/occlusion/colours",
         "attacks/noise/table_budget",
         "bounds/epsilons",
+        "bounds/sigma_max/tol",
         "recipes/<recipe>/epochs",
         "datasets/<name>/region_size",
+        "model_grid[]/arch",
     ):
         assert f"| `{key}` |" in page, key
 
 
-def _schema_defaults(section: dict) -> dict:
-    return {key: node["default"] for key, node in section["properties"].items() if "default" in node}
+@dataclass(frozen=True)
+class _Inner:
+    depth: int = setting(3, "how deep", minimum=1)
 
 
-def _field_defaults(cls) -> dict:
-    found = {}
-    for f in fields(cls):
-        if f.default is not MISSING:
-            found[f.name] = f.default
-        elif f.default_factory is not MISSING:
-            found[f.name] = f.default_factory()
-    return found
+@dataclass(frozen=True)
+class _Section:
+    """A section for the test.
+
+    Its second paragraph is not in the schema."""
+
+    name: str = setting(doc="required: no default")
+    sizes: tuple[int, ...] = setting((1, 2), "a tuple default becomes a list", minItems=1)
+    choice: str | list[str] = setting("all", "oneOf replaces the type", oneOf=[{"const": "all"}, {"type": "array"}])
+    limit: int | None = setting(None, "nullable")
+    inner: _Inner = setting(_Inner(), "a nested section")
+    seed: int = setting(0, "set by the experiment", config=False)
 
 
-@pytest.mark.parametrize(
-    ("section", "cls", "convert"),
-    [
-        (("attacks", "noise"), NoiseSettings, {"types": list, "budgets": list}),
-        (("attacks", "occlusion"), OcclusionSettings, {"colours": list}),
-    ],
-)
-def test_the_schema_and_the_settings_classes_default_alike(section, cls, convert):
-    """Until the schema is generated from the settings classes, this keeps the two sources of defaults equal."""
-    node = _schema()
-    for key in section:
-        node = node["properties"][key]
-    schema = _schema_defaults(node)
-    classes = {k: convert.get(k, lambda v: v)(v) for k, v in _field_defaults(cls).items() if k in schema}
-    assert classes == {k: schema[k] for k in classes}
-    assert set(schema) - set(classes) <= {"table_budget"}  # the tables' budget is not a setting of the run
-
-
-def test_the_bounds_schema_and_bound_settings_default_alike():
-    schema = _schema_defaults(_schema()["properties"]["bounds"])
-    classes = _field_defaults(BoundSettings)
-    for key in (
-        "n_images",
-        "margin",
-        "surrogate_beta",
-        "dense_jacobian",
-        "practical_samples",
-        "attacks",
-        "attack_steps",
-        "ifia_k",
-    ):
-        assert classes[key] == schema[key], key
-    sigma = {
-        k: v["default"] for k, v in _schema()["properties"]["bounds"]["properties"]["sigma_max"]["properties"].items()
+def test_a_settings_class_becomes_its_section_schema():
+    schema = schema_of(_Section)
+    assert schema["description"] == "A section for the test."
+    assert schema["required"] == ["name"] and schema["additionalProperties"] is False
+    props = schema["properties"]
+    assert set(props) == {"name", "sizes", "choice", "limit", "inner"}  # seed is not a config key
+    assert props["sizes"] == {
+        "type": "array",
+        "items": {"type": "integer"},
+        "minItems": 1,
+        "default": [1, 2],
+        "description": "a tuple default becomes a list",
     }
-    assert classes["sigma_max"] == sigma
-    assert classes["epsilons"] == {"l2": [0.5], "linf": [2 / 255]} and schema["epsilons"] == {
-        "l2": [0.5],
-        "linf": ["2/255"],
+    assert "type" not in props["choice"] and props["choice"]["oneOf"][0] == {"const": "all"}
+    assert props["limit"]["type"] == ["integer", "null"] and props["limit"]["default"] is None
+    assert props["inner"]["properties"]["depth"] == {
+        "type": "integer",
+        "minimum": 1,
+        "default": 3,
+        "description": "how deep",
     }
+    assert defaults_of(_Section) == {"sizes": [1, 2], "choice": "all", "limit": None, "inner": {"depth": 3}}
+
+
+def test_the_schema_rejects_a_wrong_type_and_an_unknown_key_of_a_generated_section():
+    validator = jsonschema.Draft202012Validator(schema_of(_Section))
+    assert not list(validator.iter_errors({"name": "x", "inner": {"depth": 2}}))
+    assert list(validator.iter_errors({"name": "x", "inner": {"depth": 0}}))  # minimum
+    assert list(validator.iter_errors({"name": "x", "limit": "many"}))  # type
+    assert list(validator.iter_errors({"name": "x", "colour": "red"}))  # unknown key
+
+
+def test_the_config_schema_is_composed_from_every_registered_section():
+    schema = config_schema()
+    assert set(schema["properties"]) == set(CONFIG_SECTIONS)
+    assert {"attacks", "bounds", "datasets", "attribution", "recipes", "report"} <= set(CONFIG_SECTIONS)
+    assert schema["required"] == ["attribution", "datasets"]
+    assert schema["properties"]["bounds"]["properties"]["sigma_max"]["default"] == {}
+
+
+@pytest.mark.parametrize("family", ATTACK_FAMILIES.names())
+def test_each_family_built_from_the_default_section_has_its_settings_class_defaults(family):
+    """The job settings (`settings(**params)`) and the config section (`of_experiment`) cannot drift apart."""
+    settings = ATTACK_FAMILIES.get(family).settings
+    from_section = settings.of_experiment(defaults_of(AttacksSection), seed=0).as_dict()
+    assert settings(**from_section).as_dict() == from_section  # what a job rebuilds from its params
+    assert from_section == settings().as_dict()
+
+
+def test_the_bounds_section_defaults_fill_every_bound_setting():
+    from ineqbench.bounds.job import BoundSettings
+
+    section = {k: v for k, v in defaults_of(BoundsSection).items() if k not in ("methods", "models")}
+    assert set(section) | {"seed"} == set(BoundSettings.__dataclass_fields__)
+    assert section["sigma_max"] == {"method": "lanczos", "max_iters": 30, "tol": 1e-4}

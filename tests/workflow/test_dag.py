@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from ineqbench.attacks.settings import ATTACK_FAMILIES
 from ineqbench.config import load_experiment
 from tests.helpers.workflow import job_counts, make_workdir, run_snakemake
 
@@ -27,7 +28,8 @@ def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     assert counts["score_inequality"] == n_models * n_methods
     assert counts["aggregate_gini"] == n_methods
     assert counts["plot_attribution_maps"] == n_methods
-    assert counts["attack_noise"] == counts["attack_occlusion"] == n_models * n_attacked
+    for name in ATTACK_FAMILIES:  # a guided family: one job per model and method, else one per model
+        assert counts[f"attack_{name}"] == n_models * (n_attacked if ATTACK_FAMILIES.get(name).guided else 1), name
     assert counts["attack_random_occlusion"] == n_models  # the control reads no attribution: one job per model
     assert counts["aggregate_noise"] == counts["aggregate_occlusion"] == counts["plot_occlusion_examples"] == n_attacked
     assert counts["aggregate_ablation"] == 1 and counts["aggregate_transfer"] == len(exp.attacks.transfer_methods)

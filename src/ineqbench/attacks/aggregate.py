@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext
+from ineqbench.attacks.families import AttackContext
 from ineqbench.attacks.figures import plot_noise_curves, plot_occluded_examples
-from ineqbench.attacks.noise import NOISE_TYPES
-from ineqbench.attacks.occlusion import OcclusionSettings, colour_label, rebuild_occluded, smallest_budget
+from ineqbench.attacks.occlusion import colour_label, rebuild_occluded, smallest_budget
+from ineqbench.attacks.settings import ATTACK_FAMILIES, NOISE_TYPES, OcclusionSettings
 from ineqbench.attacks.tables import (
     ablation_table,
     ablation_wide,
@@ -254,10 +254,12 @@ def aggregate_ablation(
         gini.append(scores[scores["transform"] == transform].assign(method=method))
         for family, by_method in attack_paths.items():
             rows = _read({m: by_method[method][m] for m in models}, chosen, f"the {family} attack")
-            attacks[family].append(ATTACK_FAMILIES.get(family).ablation_rows(rows, ctx).assign(method=method))
+            attacks[family].append(ATTACK_FAMILIES.get(family).code.ablation_rows(rows, ctx).assign(method=method))
     attacks = {family: pd.concat(frames, ignore_index=True) for family, frames in attacks.items()}
     table = ablation_table(pd.concat(gini), attacks, {m: specs[m] for m in models}, n_boot=n_boot, seed=seed)
-    settings = ", ".join(ATTACK_FAMILIES.get(family).ablation_caption(rows, ctx) for family, rows in attacks.items())
+    settings = ", ".join(
+        ATTACK_FAMILIES.get(family).code.ablation_caption(rows, ctx) for family, rows in attacks.items()
+    )
     caption = (
         f"Ablation over attribution methods on {dataset}: global Gini ({transform}), {settings}; standard vs "
         f"the largest l∞ ε of each architecture; {info['description']}."

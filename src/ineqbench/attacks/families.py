@@ -1,6 +1,7 @@
-"""Attack families as plug-ins: each registers here with its settings, its run, the rebuild of an
-attacked image from one of its stored rows, and what it contributes to Tables 3 (ablation) and 4
-(transfer). The jobs, the transfer and the ablation loop over this registry; none branches on a name.
+"""Attack families as plug-ins: each is declared in `ineqbench.attacks.settings.ATTACK_FAMILIES` (its
+settings, guided or not, its table) and brings here a `FamilyCode`: its run, the rebuild of an attacked
+image from one of its stored rows, and what it contributes to Tables 3 (ablation) and 4 (transfer). The
+jobs, the transfer and the ablation loop over the registry; none branches on a name.
 
 A family's stored rows are long-format Parquet, one row per (image, setting), holding what regenerates
 the attacked image (a seed, a count, an (n, r) pair), so the transfer stage rebuilds attacked images
@@ -19,10 +20,10 @@ import pandas as pd
 import torch
 
 from ineqbench.attacks.inputs import AttackInputs, load_attack_inputs
+from ineqbench.attacks.settings import ATTACK_FAMILIES
 from ineqbench.attribution.cache import load_attributions
 from ineqbench.io import write_parquet
 from ineqbench.provenance import provenance
-from ineqbench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,9 @@ class AttackContext:
 
 
 @dataclass(frozen=True)
-class AttackFamily:
-    """One attack family.
+class FamilyCode:
+    """An attack family's code (its declaration, `ineqbench.attacks.settings.AttackFamily`, names it).
 
-    settings: its settings dataclass, built from the rule's params (`settings(**params)`), with `as_dict`.
     run(inputs, settings, context) -> rows of every attacked image (one per setting).
     transfer_rows(rows, context) -> the rows the transfer regenerates: pool_index, label, setting, budget,
         source_fooled, prediction and the family's parameters (what `rebuild` reads).
@@ -51,11 +51,6 @@ class AttackFamily:
     ablation_caption(rows, context) -> what Table 3's caption says of them ("occlusion at N=5, R=10").
     """
 
-    description: str
-    context: tuple[str, ...]  # the AttackContext fields its run reads (its jobs get only those)
-    guided: bool  # reads the attribution maps: one job per (model, method); else one per model
-    table: str  # the stage table its rows join: "noise" or "occlusion"
-    settings: type
     run: Callable[[AttackInputs, Any, AttackContext], pd.DataFrame]
     transfer_rows: Callable[[pd.DataFrame, AttackContext], pd.DataFrame]
     rebuild: Callable[..., list[tuple[pd.DataFrame, torch.Tensor]]]
@@ -63,9 +58,6 @@ class AttackFamily:
     transfer_label: Callable[[str, str], str]
     ablation_rows: Callable[[pd.DataFrame, AttackContext], pd.DataFrame]
     ablation_caption: Callable[[pd.DataFrame, AttackContext], str]
-
-
-ATTACK_FAMILIES: Registry[AttackFamily] = Registry("attack family")
 
 
 def positions(pool_index: np.ndarray, rows: pd.DataFrame, device: torch.device) -> torch.Tensor:
@@ -92,7 +84,7 @@ def run_attack_family(
     inputs = load_attack_inputs(
         weights_path, card_path, attributions_path if entry.guided else None, test_path, pool_path, threads=threads
     )
-    frame = entry.run(inputs, parsed, AttackContext(**context))
+    frame = entry.code.run(inputs, parsed, AttackContext(**context))
     recorded = {"attack": family, **parsed.as_dict(), **context}
     sources = [weights_path]
     if entry.guided:

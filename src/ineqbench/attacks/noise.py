@@ -21,30 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions, run_attack_family
+from ineqbench.attacks.families import AttackContext, FamilyCode, positions, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs, concat_rows, predict
-from ineqbench.attacks.ranking import RANKINGS, descending_ranks
-from ineqbench.registry import Registry
+from ineqbench.attacks.ranking import descending_ranks
+from ineqbench.attacks.settings import (
+    NOISE_DISTRIBUTIONS,
+    NOISE_TYPES,
+    RANKINGS,
+    NoiseSettings,
+    parse_budget,
+)
 from ineqbench.seeds import image_seed
-
-
-@dataclass(frozen=True)
-class NoiseType:
-    ranked: bool  # mask from the attribution ranking; False: k random channel-elements
-    replace: bool  # Type II replaces the masked elements; Type I and Random add to them
-    label: str
-
-
-NOISE_TYPES: Registry[NoiseType] = Registry("noise type")
-NOISE_TYPES.add("random", NoiseType(ranked=False, replace=False, label="Random"))
-NOISE_TYPES.add("type1", NoiseType(ranked=True, replace=False, label="Noise I"))
-NOISE_TYPES.add("type2", NoiseType(ranked=True, replace=True, label="Noise II"))
 
 
 @dataclass(frozen=True)
@@ -67,7 +59,6 @@ def _uniform_values(u: torch.Tensor, z: torch.Tensor, sigma: float) -> torch.Ten
     return lo + (hi - lo) * u
 
 
-NOISE_DISTRIBUTIONS: Registry[NoiseDistribution] = Registry("noise distribution")
 NOISE_DISTRIBUTIONS.add(
     "gaussian",
     NoiseDistribution(
@@ -86,63 +77,6 @@ NOISE_DISTRIBUTIONS.add(
         description="uniform on the image's normalised range, clamped to it (released code)",
     ),
 )
-
-
-@dataclass(frozen=True)
-class NoiseSettings:
-    types: tuple[str, ...] = ("random", "type1", "type2")
-    budgets: tuple[int | float | str, ...] = (
-        "500/150528",
-        "1000/150528",
-        "5000/150528",
-        "10000/150528",
-        "20000/150528",
-    )
-    ranking: str = "signed"
-    distribution: str = "gaussian"
-    sigma: float = 1.0  # normalised units; the gaussian's standard deviation
-    seed: int = 0
-    batch_size: int = 128
-
-    def check(self) -> None:
-        """Every name against its registry and every budget parsed; ValueError names the bad key."""
-        for noise_type in self.types:
-            NOISE_TYPES.check(noise_type, "attacks/noise/types")
-        RANKINGS.check(self.ranking, "attacks/noise/ranking")
-        NOISE_DISTRIBUTIONS.check(self.distribution, "attacks/noise/distribution")
-        for budget in self.budgets:
-            try:
-                parse_budget(budget)
-            except ValueError as err:
-                raise ValueError(f"attacks/noise: {err}") from None
-
-    @classmethod
-    def of_experiment(cls, attacks: dict, seed: int) -> NoiseSettings:
-        """The `attacks/noise` section; the per-image seeds derive from the experiment seed."""
-        return cls(**{k: v for k, v in attacks["noise"].items() if k != "table_budget"}, seed=seed)
-
-    def as_dict(self) -> dict:
-        return {**self.__dict__, "types": list(self.types), "budgets": list(self.budgets)}
-
-
-def parse_budget(value: int | float | str) -> int | float:
-    """A count of channel-elements (an int >= 1) or a fraction of C x H x W in (0, 1]: a float or a
-    fraction string such as "5000/150528" (the paper's thresholds at 224 px)."""
-    if isinstance(value, bool):
-        raise ValueError(f"noise budget {value!r} is not a count or a fraction")
-    if isinstance(value, int):
-        if value < 1:
-            raise ValueError(f"noise budget {value} must be a count >= 1 or a fraction in (0, 1]")
-        return value
-    try:
-        fraction = float(Fraction(str(value).strip())) if isinstance(value, str) else float(value)
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(
-            f"noise budget {value!r} is not a count (e.g. 500) or a fraction (e.g. 0.0332 or '5000/150528')"
-        ) from None
-    if not 0 < fraction <= 1:
-        raise ValueError(f"noise budget {value!r} = {fraction:g} must be a fraction in (0, 1] or an integer count")
-    return fraction
 
 
 def budget_count(value: int | float | str, n_elements: int) -> int:
@@ -277,23 +211,15 @@ def _ablation_rows(rows: pd.DataFrame, context: AttackContext) -> pd.DataFrame:
     return rows.assign(setting=rows["noise_type"])
 
 
-ATTACK_FAMILIES.add(
-    "noise",
-    AttackFamily(
-        description="inductive noise on the k channel-elements of largest attribution (Duan et al. 3.2.1)",
-        context=(),
-        guided=True,
-        table="noise",
-        settings=NoiseSettings,
-        run=noise_attack,
-        transfer_rows=_transfer_rows,
-        rebuild=_rebuild,
-        label=noise_label,
-        transfer_label=lambda setting, budget: noise_label(setting),
-        ablation_rows=_ablation_rows,
-        ablation_caption=lambda rows, context: (
-            f"noise at k = {int(rows['k'].iloc[0]) if len(rows) else 0} ({context.noise_budget} of C×H×W)"
-        ),
+NOISE = FamilyCode(
+    run=noise_attack,
+    transfer_rows=_transfer_rows,
+    rebuild=_rebuild,
+    label=noise_label,
+    transfer_label=lambda setting, budget: noise_label(setting),
+    ablation_rows=_ablation_rows,
+    ablation_caption=lambda rows, context: (
+        f"noise at k = {int(rows['k'].iloc[0]) if len(rows) else 0} ({context.noise_budget} of C×H×W)"
     ),
 )
 

@@ -24,16 +24,14 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, positions, run_attack_family
+from ineqbench.attacks.families import AttackContext, FamilyCode, positions, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs, concat_rows
-from ineqbench.attacks.ranking import RANKINGS
-from ineqbench.registry import Registry
+from ineqbench.attacks.settings import CENTRES, COLOURS, LOOP_ORDERS, RANKINGS, OcclusionSettings
 
 log = logging.getLogger(__name__)
 
 # Fill colours in pixel units, (x, mean, std) -> (B, C, 1, 1). `image_min` is the released code's fill:
 # the minimum of the normalised image over all channels (near black), mapped back to pixels.
-COLOURS: Registry[Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("occlusion colour")
 
 
 def _constant(value: float):
@@ -51,7 +49,6 @@ COLOURS.add("white", _constant(1.0))
 COLOURS.add("image_min", _image_min)
 
 # Candidate order, (N, R) -> [(n, r), ...]
-LOOP_ORDERS: Registry[Callable[[int, int], list[tuple[int, int]]]] = Registry("occlusion loop order")
 LOOP_ORDERS.add("regions_outer", lambda N, R: [(n, r) for n in range(1, N + 1) for r in range(1, R + 1)])
 LOOP_ORDERS.add("radius_outer", lambda N, R: [(n, r) for r in range(1, R + 1) for n in range(1, N + 1)])
 
@@ -78,7 +75,6 @@ def _pixel_centres(importance: torch.Tensor, count: int, region_size: int) -> to
 
 
 # Centre rules: (channel-reduced importance (B, H, W), N, region size) -> (B, N, 2) centres, most important first
-CENTRES: Registry[Callable[[torch.Tensor, int, int], torch.Tensor]] = Registry("occlusion centre rule")
 CENTRES.add("regions", _region_centres)
 CENTRES.add("pixels", _pixel_centres)
 # How each rule reduces the channels: block sums of the channel sum; the code's channel mean per pixel
@@ -93,31 +89,6 @@ class Budget:
     @property
     def label(self) -> str:
         return f"N={self.regions}, R={self.radius}"
-
-
-@dataclass(frozen=True)
-class OcclusionSettings:
-    colours: tuple[str, ...] = ("black", "grey", "white")
-    loop: str = "regions_outer"
-    centres: str = "regions"
-    ranking: str = "signed"
-    chunk: int = 4  # candidates per image per round of the batched search (benchmarks/bench_occlusion.py)
-    batch_size: int = 256  # images per forward pass
-
-    def check(self) -> None:
-        for colour in self.colours:
-            COLOURS.check(colour, "attacks/occlusion/colours")
-        LOOP_ORDERS.check(self.loop, "attacks/occlusion/loop")
-        CENTRES.check(self.centres, "attacks/occlusion/centres")
-        RANKINGS.check(self.ranking, "attacks/occlusion/ranking")
-
-    @classmethod
-    def of_experiment(cls, attacks: dict, seed: int) -> OcclusionSettings:
-        """The `attacks/occlusion` section (deterministic: no seed)."""
-        return cls(**attacks["occlusion"])
-
-    def as_dict(self) -> dict:
-        return {**self.__dict__, "colours": list(self.colours)}
 
 
 def centres_of(maps: torch.Tensor, count: int, settings: OcclusionSettings, region_size: int) -> torch.Tensor:
@@ -369,22 +340,14 @@ def _rebuild(rows, x, maps, pool_index, settings: OcclusionSettings, context, me
     return rebuild_by_budget(rows, x, pool_index, mean, std, ranked)
 
 
-ATTACK_FAMILIES.add(
-    "occlusion",
-    AttackFamily(
-        description="inductive occlusion of the regions of largest attribution (Duan et al. Algorithm 1)",
-        context=("region_size", "budgets"),
-        guided=True,
-        table="occlusion",
-        settings=OcclusionSettings,
-        run=occlusion_attack,
-        transfer_rows=occlusion_transfer_rows,
-        rebuild=_rebuild,
-        label=colour_label,
-        transfer_label=lambda setting, budget: f"{colour_label(setting)} ({budget})",
-        ablation_rows=occlusion_ablation_rows,
-        ablation_caption=lambda rows, context: f"occlusion at {smallest_budget(context.budgets).label}",
-    ),
+OCCLUSION = FamilyCode(
+    run=occlusion_attack,
+    transfer_rows=occlusion_transfer_rows,
+    rebuild=_rebuild,
+    label=colour_label,
+    transfer_label=lambda setting, budget: f"{colour_label(setting)} ({budget})",
+    ablation_rows=occlusion_ablation_rows,
+    ablation_caption=lambda rows, context: f"occlusion at {smallest_budget(context.budgets).label}",
 )
 
 

@@ -11,23 +11,21 @@ job per model, whose rows join the occlusion table of every attribution method.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext, AttackFamily, run_attack_family
+from ineqbench.attacks.families import AttackContext, FamilyCode, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs
 from ineqbench.attacks.occlusion import (
     Budget,
-    OcclusionSettings,
     colour_label,
     occlusion_ablation_rows,
     occlusion_search,
     rebuild_by_budget,
     smallest_budget,
 )
+from ineqbench.attacks.settings import RandomOcclusionSettings
 from ineqbench.seeds import image_seed
 
 RANDOM_REGIONS_STREAM = 1  # keeps this draw apart from any other seeded by the same (seed, pool index)
@@ -47,34 +45,6 @@ def random_centres(seeds, count: int, region_size: int, height: int, width: int)
     picks = [torch.randperm(n_blocks, generator=torch.Generator().manual_seed(int(seed)))[:count] for seed in seeds]
     top = torch.stack(picks) if picks else torch.zeros((0, count), dtype=torch.long)
     return torch.stack([(top // columns) * s + s // 2, (top % columns) * s + s // 2], dim=-1)
-
-
-@dataclass(frozen=True)
-class RandomOcclusionSettings:
-    """Algorithm 1's search settings, taken from the `occlusion` section so that both families search
-    alike, and the experiment seed of the draws; no ranking or centre rule: the regions are drawn."""
-
-    colours: tuple[str, ...] = ("black", "grey", "white")
-    loop: str = "regions_outer"
-    chunk: int = 4
-    batch_size: int = 256
-    seed: int = 0
-
-    @classmethod
-    def of_experiment(cls, attacks: dict, seed: int) -> RandomOcclusionSettings:
-        occlusion = attacks["occlusion"]
-        return cls(**{f.name: occlusion[f.name] for f in fields(cls) if f.name in occlusion}, seed=seed)
-
-    def as_dict(self) -> dict:
-        return {**self.__dict__, "colours": list(self.colours)}
-
-    def check(self) -> None:
-        self.search().check()
-
-    def search(self) -> OcclusionSettings:
-        return OcclusionSettings(
-            colours=tuple(self.colours), loop=self.loop, chunk=self.chunk, batch_size=self.batch_size
-        )
 
 
 def random_occlusion_attack(
@@ -112,22 +82,14 @@ def random_label(colour: str) -> str:
     return f"{colour_label(colour)} random"
 
 
-ATTACK_FAMILIES.add(
-    "random_occlusion",
-    AttackFamily(
-        description="occlusion of N regions drawn uniformly (the control of the attribution-guided occlusion)",
-        context=("region_size", "budgets"),
-        guided=False,
-        table="occlusion",
-        settings=RandomOcclusionSettings,
-        run=random_occlusion_attack,
-        transfer_rows=_transfer_rows,
-        rebuild=_rebuild,
-        label=random_label,
-        transfer_label=lambda setting, budget: f"{random_label(setting)} ({budget})",
-        ablation_rows=occlusion_ablation_rows,
-        ablation_caption=lambda rows, context: f"random-region occlusion at {smallest_budget(context.budgets).label}",
-    ),
+RANDOM_OCCLUSION = FamilyCode(
+    run=random_occlusion_attack,
+    transfer_rows=_transfer_rows,
+    rebuild=_rebuild,
+    label=random_label,
+    transfer_label=lambda setting, budget: f"{random_label(setting)} ({budget})",
+    ablation_rows=occlusion_ablation_rows,
+    ablation_caption=lambda rows, context: f"random-region occlusion at {smallest_budget(context.budgets).label}",
 )
 
 

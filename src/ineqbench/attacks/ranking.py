@@ -6,13 +6,10 @@ evidence *for* the true class counts as important. `abs`: |A|, evidence for or a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from ineqbench.registry import Registry
+from ineqbench.attacks.settings import RANKINGS
 
-RANKINGS: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("attack ranking")
 RANKINGS.add("signed", lambda a: a)
 RANKINGS.add("abs", torch.abs)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ineqbench.attacks.families import ATTACK_FAMILIES
 from ineqbench.attacks.noise import noise_label
+from ineqbench.attacks.settings import ATTACK_FAMILIES
 from ineqbench.models.spec import ModelSpec
 from ineqbench.reporting.tables import by_training, column_label, summarise
 
@@ -78,7 +78,7 @@ def occlusion_table(occlusion: pd.DataFrame, specs: dict[str, ModelSpec], *, n_b
 
 def occlusion_wide(summary: pd.DataFrame) -> pd.DataFrame:
     """Table 2: a row per (budget, fill); the random-region control's rows follow the guided ones."""
-    labels = [ATTACK_FAMILIES.get(a).label(c) for a, c in zip(summary["attack"], summary["colour"])]
+    labels = [ATTACK_FAMILIES.get(a).code.label(c) for a, c in zip(summary["attack"], summary["colour"])]
     summary = summary.assign(Occlusion=labels)
     return by_training(summary, {"budget": "Budget", "Occlusion": "Occlusion", "arch": "Model"}, percent)
 
@@ -101,7 +101,7 @@ def ablation_table(
     )
     columns.append(gini_summary.assign(column="Gini"))
     for family, rows in attacks.items():
-        rows = rows.assign(column=rows["setting"].map(ATTACK_FAMILIES.get(family).label))
+        rows = rows.assign(column=rows["setting"].map(ATTACK_FAMILIES.get(family).code.label))
         columns.append(rate_summary(rows, specs, "fooled", ("method", "column"), n_boot=n_boot, seed=seed))
     frame = pd.concat(columns, ignore_index=True)
     return frame[
@@ -170,7 +170,7 @@ def transfer_table(transfer: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.Da
 
 def transfer_wide(table: pd.DataFrame) -> pd.DataFrame:
     labels = [
-        ATTACK_FAMILIES.get(a).transfer_label(s, b)
+        ATTACK_FAMILIES.get(a).code.transfer_label(s, b)
         for a, s, b in zip(table["attack"], table["setting"], table["budget"])
     ]
     table = table.assign(

@@ -8,8 +8,9 @@ import logging
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, AttackContext
+from ineqbench.attacks.families import AttackContext
 from ineqbench.attacks.inputs import AttackInputs, concat_rows, load_attack_inputs, predict
+from ineqbench.attacks.settings import ATTACK_FAMILIES
 from ineqbench.io import write_parquet
 from ineqbench.models.checkpoint import load_model
 from ineqbench.provenance import provenance
@@ -43,7 +44,7 @@ def transferred_predictions(
             if not len(batch_rows):
                 continue
             entry = ATTACK_FAMILIES.get(family)
-            for group, images in entry.rebuild(batch_rows, x, maps, pools, settings[family], context, mean, std):
+            for group, images in entry.code.rebuild(batch_rows, x, maps, pools, settings[family], context, mean, std):
                 source_pred, _ = predict(source.model, images)
                 target_pred, target_margin = predict(target_model, images)
                 frames.append(
@@ -83,7 +84,7 @@ def transfer_attacks(
     if all(frame.empty for frame in stored.values()):
         frame = concat_rows([])
     else:
-        rows = {family: ATTACK_FAMILIES.get(family).transfer_rows(frame, ctx) for family, frame in stored.items()}
+        rows = {family: ATTACK_FAMILIES.get(family).code.transfer_rows(frame, ctx) for family, frame in stored.items()}
         frame = transferred_predictions(source, target, rows, parsed, ctx)
     mismatched = int((frame["source_prediction_rebuilt"] != frame["prediction"]).sum()) if len(frame) else 0
     if mismatched:

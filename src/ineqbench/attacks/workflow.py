@@ -5,7 +5,7 @@ rules only."""
 
 from __future__ import annotations
 
-from ineqbench.attacks.families import ATTACK_FAMILIES
+from ineqbench.attacks.settings import ATTACK_FAMILIES
 
 
 def family_rows(family: str, dataset: str, model: str, method: str) -> str:

@@ -35,7 +35,7 @@ from ineqbench.bounds.attack_loop import (
     uniform_in_ball,
 )
 from ineqbench.bounds.differentiable import AttributionMap
-from ineqbench.registry import Registry
+from ineqbench.bounds.settings import BOUND_ATTACKS
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,6 @@ class BoundAttack:
     run: Callable[..., AttackResult]
     objective: str
     description: str
-
-
-BOUND_ATTACKS: Registry[BoundAttack] = Registry("bound attack")
 
 
 def _check(norm: str, epsilon: float, steps: int) -> None:

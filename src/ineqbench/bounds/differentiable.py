@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.func import grad
 
-from ineqbench.registry import Registry
+from ineqbench.bounds.settings import DIFFERENTIABLE_KINDS
 
 AttributionMap = Callable[[torch.Tensor], torch.Tensor]  # x (C, H, W) -> A(x) (C, H, W)
 
@@ -139,7 +139,6 @@ class DifferentiableKind:
 
 # Keyed like the attribution method kinds (`ineqbench.attribution.methods.METHOD_KINDS`) where one
 # exists, so a method spec of the suite maps to its differentiable twin by name.
-DIFFERENTIABLE_KINDS: Registry[DifferentiableKind] = Registry("differentiable attribution kind")
 
 DIFFERENTIABLE_KINDS.add(
     "gradient",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -55,27 +55,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BoundSettings:
-    """What every bound job of an experiment shares (config `bounds`, docs/configuration.md)."""
+    """What every bound job of an experiment shares: the `bounds` section with its radii parsed and the
+    experiment seed (its defaults and descriptions: `ineqbench.bounds.settings.BoundsSection`)."""
 
-    n_images: int = 16
-    epsilons: dict[str, list[float]] = field(default_factory=lambda: {"l2": [0.5], "linf": [2 / 255]})
-    margin: float = 1.0
-    surrogate_beta: float = 10.0
-    sigma_max: dict = field(default_factory=lambda: {"method": "lanczos", "max_iters": 30, "tol": 1e-4})
-    dense_jacobian: bool = False
-    practical_samples: int = 2
-    attacks: list[str] = field(
-        default_factory=lambda: [
-            "pgd_cross_entropy",
-            "pgd_attribution_l2distance",
-            "pgd_attribution_cosine",
-            "ifia_topk",
-            "sensitivity_max",
-        ]
-    )
-    attack_steps: int = 10
-    ifia_k: int | None = None
-    seed: int = 0
+    n_images: int
+    epsilons: dict[str, list[float]]
+    margin: float
+    surrogate_beta: float
+    sigma_max: dict  # method, max_iters, tol
+    dense_jacobian: bool
+    practical_samples: int
+    attacks: list[str]
+    attack_steps: int
+    ifia_k: int | None
+    seed: int
 
     def attack_options(self, attack: str) -> dict:
         """Options only one attack takes (IFIA's k), keyed by attack name."""

@@ -27,6 +27,7 @@ import torch
 from torch.func import jacrev, jvp, vjp
 
 from ineqbench.bounds.differentiable import AttributionMap
+from ineqbench.bounds.settings import SIGMA_MAX_METHODS
 from ineqbench.registry import Registry
 
 LinearOp = Callable[[torch.Tensor], torch.Tensor]
@@ -270,7 +271,6 @@ def _dense_estimate(
 
 # One signature, (attribution, x, **options) -> SpectralEstimate; options a method does not use are ignored,
 # so a config can switch methods without editing the options.
-SIGMA_MAX_METHODS: Registry[Callable[..., SpectralEstimate]] = Registry("sigma_max method")
 SIGMA_MAX_METHODS.add("power", power_iteration)
 SIGMA_MAX_METHODS.add("lanczos", lanczos)
 SIGMA_MAX_METHODS.add("dense", _dense_estimate)

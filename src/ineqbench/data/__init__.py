@@ -1,19 +1,21 @@
 """Data set builders, by name. Each builds an `ImageDataset` with no download (embedded data) or
-from local files (CIFAR-10's python batches, an ImageNet validation folder)."""
+from local files (CIFAR-10's python batches, an ImageNet validation folder).
+
+Declared without torch: the config asks a builder for its image size from the options alone, and
+the builder's code is imported when a job builds the data set."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ineqbench.data import cifar10, digits, imagenet_folder, synthetic_shapes
-from ineqbench.data.base import ImageDataset, ImageSplit
-from ineqbench.registry import Registry
+from ineqbench.data.geometry import image_size_of
+from ineqbench.registry import Lazy, Registry
 
 
 @dataclass(frozen=True)
 class DatasetBuilder:
-    build: Callable[..., ImageDataset]
+    build: Callable  # (**options) -> ImageDataset
     image_size: Callable[[dict], int]  # from the options alone, so the config can be checked early
     description: str
     paper_dataset: str | None = None  # the data set of Duan et al. it stands for (reporting puts the paper beside it)
@@ -23,7 +25,7 @@ DATASETS: Registry[DatasetBuilder] = Registry("dataset builder")
 DATASETS.add(
     "synthetic_shapes",
     DatasetBuilder(
-        build=synthetic_shapes.build,
+        build=Lazy("ineqbench.data.synthetic_shapes:build"),
         image_size=lambda options: int(options.get("image_size", 32)),
         description=(
             "10 shape classes, random colour/scale/rotation/position, textured cluttered background, object masks"
@@ -33,7 +35,7 @@ DATASETS.add(
 DATASETS.add(
     "digits",
     DatasetBuilder(
-        build=digits.build,
+        build=Lazy("ineqbench.data.digits:build"),
         image_size=lambda options: int(options.get("image_size", 32)),
         description="scikit-learn's bundled 8x8 digits, resized (bilinear) to 32x32 grey RGB; mask = ink",
     ),
@@ -41,8 +43,8 @@ DATASETS.add(
 DATASETS.add(
     "cifar10",
     DatasetBuilder(
-        build=cifar10.build,
-        image_size=lambda options: cifar10.IMAGE_SIZE,
+        build=Lazy("ineqbench.data.cifar10:build"),
+        image_size=lambda options: 32,
         description="CIFAR-10 from the python batch files (restricted unpickler); optional first n_train/n_test",
         paper_dataset="cifar10",
     ),
@@ -50,11 +52,11 @@ DATASETS.add(
 DATASETS.add(
     "imagenet_folder",
     DatasetBuilder(
-        build=imagenet_folder.build,
-        image_size=imagenet_folder.image_size_of,  # image_size option (224) or the timm data config's input size
+        build=Lazy("ineqbench.data.imagenet_folder:build"),
+        image_size=image_size_of,  # image_size option (224) or the timm data config's input size
         description="ImageNet val in ImageFolder layout + class index JSON; resize/center-crop; empty train split",
         paper_dataset="imagenet",
     ),
 )
 
-__all__ = ["DATASETS", "DatasetBuilder", "ImageDataset", "ImageSplit"]
+__all__ = ["DATASETS", "DatasetBuilder"]

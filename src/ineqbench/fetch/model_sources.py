@@ -3,7 +3,8 @@
 `train` trains on the spot on the data set's train split. The download sources write the same
 safetensors + card pair through the `fetch_checkpoint` rule (a local rule: compute nodes often have no
 internet) and the `evaluate_model` rule (clean and PGD accuracy, on the GPU). `check` runs when the
-config is loaded, so a checkpoint that was never published fails before any job runs.
+config is loaded, so a checkpoint that was never published fails before any job runs. Declared
+without torch: the download code is imported when a fetch job runs.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ineqbench.fetch import sources as fetch
+from ineqbench.fetch import checks
 from ineqbench.models.spec import ModelSpec
-from ineqbench.registry import Registry
+from ineqbench.registry import Lazy, Registry
 
 
 def _no_check(spec: ModelSpec) -> None:
@@ -25,7 +26,7 @@ class ModelSource:
     rule: str  # the Snakemake rule that produces this source's weights
     description: str
     needs_network: bool
-    obtain: fetch.Obtain | None = None  # None: produced by training
+    obtain: Callable | None = None  # (spec, download_dir) -> Obtained; None: produced by training
     check: Callable[[ModelSpec], None] = _no_check  # raises ValueError for a spec this source cannot serve
 
 
@@ -41,8 +42,8 @@ SOURCES.add(
     ModelSource(
         rule="fetch_checkpoint",
         needs_network=True,
-        obtain=fetch.obtain_rmt,
-        check=fetch.rmt_filename,
+        obtain=Lazy("ineqbench.fetch.sources:obtain_rmt"),
+        check=checks.rmt_filename,
         description="Salman et al. 2020 ImageNet checkpoints (resnet18/50, wide_resnet50_2; l∞ 0.5-8/255, l2 0-5), "
         "Hugging Face mirror by default (source_options.base_url or url to change)",
     ),
@@ -52,8 +53,8 @@ SOURCES.add(
     ModelSource(
         rule="fetch_checkpoint",
         needs_network=True,
-        obtain=fetch.obtain_robustbench,
-        check=fetch.check_robustbench,
+        obtain=Lazy("ineqbench.fetch.sources:obtain_robustbench"),
+        check=checks.check_robustbench,
         description="a RobustBench model file by source_options name, dataset, threat_model (placed, or url)",
     ),
 )
@@ -62,8 +63,8 @@ SOURCES.add(
     ModelSource(
         rule="fetch_checkpoint",
         needs_network=True,
-        obtain=fetch.obtain_timm_hub,
-        check=fetch.check_timm_hub,
+        obtain=Lazy("ineqbench.fetch.sources:obtain_timm_hub"),
+        check=checks.check_timm_hub,
         description="timm pretrained weights by full arch.tag name, through huggingface_hub",
     ),
 )
@@ -72,8 +73,8 @@ SOURCES.add(
     ModelSource(
         rule="fetch_checkpoint",
         needs_network=True,
-        obtain=fetch.obtain_url,
-        check=fetch.check_url,
+        obtain=Lazy("ineqbench.fetch.sources:obtain_url"),
+        check=checks.check_url,
         description="any checkpoint by source_options.url (+ sha256, layout)",
     ),
 )
@@ -82,8 +83,8 @@ SOURCES.add(
     ModelSource(
         rule="fetch_checkpoint",
         needs_network=False,
-        obtain=fetch.obtain_file,
-        check=fetch.check_file,
+        obtain=Lazy("ineqbench.fetch.sources:obtain_file"),
+        check=checks.check_file,
         description="a local checkpoint by source_options.path (safetensors or torch pickle, + layout)",
     ),
 )

@@ -25,11 +25,12 @@ from urllib.parse import urlparse
 
 from safetensors.torch import load_file, save_file
 
+from ineqbench.fetch.checks import RMT_HF_MIRROR, rmt_filename
 from ineqbench.fetch.download import OfflineError, download, offline_mode
 from ineqbench.fetch.layouts import LAYOUTS, Extracted, extract
 from ineqbench.fetch.safe_load import load_untrusted
 from ineqbench.io import atomic_path, sha256_file
-from ineqbench.models.spec import ModelSpec, epsilon_label
+from ineqbench.models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -107,34 +108,6 @@ def _fetch_url(url: str, dest: Path, options: dict, record: dict, how_to_get: st
 
 
 # ---------------------------------------------------------------- robust-models-transfer
-RMT_HF_MIRROR = "https://huggingface.co/madrylab/robust-imagenet-models/resolve/main"
-# README of microsoft/robust-models-transfer: which architectures exist at which radii (file strings)
-RMT_LINF_ARCHS = ("resnet18", "resnet50", "wide_resnet50_2")
-RMT_LINF_EPS = ("0.5", "1.0", "2.0", "4.0", "8.0")  # times 1/255
-RMT_L2_ARCHS = ("resnet18", "resnet50", "wide_resnet50_2", "wide_resnet50_4")
-RMT_L2_EPS = ("0", "0.01", "0.03", "0.05", "0.1", "0.25", "0.5", "1", "3", "5")
-
-
-def rmt_filename(spec: ModelSpec) -> str:
-    """`resnet50_linf_eps4.0.ckpt`, `resnet50_l2_eps3.ckpt`; the standard model is `<arch>_l2_eps0.ckpt`."""
-    arch = spec.source_options.get("file_arch", spec.arch_name)
-    if spec.is_standard or spec.norm == "l2":
-        eps = f"{spec.epsilon:g}"
-        if eps not in RMT_L2_EPS or arch not in RMT_L2_ARCHS:
-            raise ValueError(
-                f"robust-models-transfer has no l2 ε = {eps} {arch!r}; valid: ε in {', '.join(RMT_L2_EPS)} "
-                f"for {', '.join(RMT_L2_ARCHS)}"
-            )
-        return f"{arch}_l2_eps{eps}.ckpt"
-    eps255 = f"{spec.epsilon * 255:.1f}"
-    if eps255 not in RMT_LINF_EPS or arch not in RMT_LINF_ARCHS:
-        raise ValueError(
-            f"robust-models-transfer has no l∞ ε = {epsilon_label(spec.epsilon)} {arch!r}; valid: "
-            f"ε in {', '.join(e + '/255' for e in RMT_LINF_EPS)} for {', '.join(RMT_LINF_ARCHS)}"
-        )
-    return f"{arch}_linf_eps{eps255}.ckpt"
-
-
 def _rmt_url(spec: ModelSpec) -> str:
     if "url" in spec.source_options:
         return spec.source_options["url"]
@@ -150,27 +123,9 @@ def obtain_rmt(spec: ModelSpec, download_dir: Path) -> Obtained:
 
 
 # ---------------------------------------------------------------- RobustBench
-ROBUSTBENCH_DATASETS = ("cifar10", "cifar100", "imagenet")
-ROBUSTBENCH_THREATS = ("Linf", "L2", "corruptions")
-
-
 def robustbench_path(spec: ModelSpec, download_dir: Path) -> Path:
     o = spec.source_options
     return download_dir / "robustbench" / o["dataset"] / o["threat_model"] / f"{o['name']}.pt"
-
-
-def check_robustbench(spec: ModelSpec) -> None:
-    o = spec.source_options
-    missing = [k for k in ("name", "dataset", "threat_model") if k not in o]
-    if missing:
-        raise ValueError(
-            f"source robustbench needs source_options {missing} (e.g. name: Carmon2019Unlabeled, "
-            "dataset: cifar10, threat_model: Linf)"
-        )
-    if o["dataset"] not in ROBUSTBENCH_DATASETS:
-        raise ValueError(f"RobustBench dataset {o['dataset']!r}; valid: {', '.join(ROBUSTBENCH_DATASETS)}")
-    if o["threat_model"] not in ROBUSTBENCH_THREATS:
-        raise ValueError(f"RobustBench threat_model {o['threat_model']!r}; valid: {', '.join(ROBUSTBENCH_THREATS)}")
 
 
 def obtain_robustbench(spec: ModelSpec, download_dir: Path) -> Obtained:
@@ -193,24 +148,6 @@ def obtain_robustbench(spec: ModelSpec, download_dir: Path) -> Obtained:
 
 
 # ---------------------------------------------------------------- timm hub
-def check_timm_hub(spec: ModelSpec) -> None:
-    if "." not in spec.arch:
-        raise ValueError(
-            f"timm_hub arch {spec.arch!r} has no pretrained tag: a bare name resolves to timm's default "
-            f"tag, which changes between timm versions; write the full name, e.g. "
-            f"{spec.arch}.tv_in1k (see timm.list_models('{spec.arch}*', pretrained=True))"
-        )
-    import timm
-
-    try:
-        timm.models.get_pretrained_cfg(spec.arch)
-    except RuntimeError:
-        tags = timm.list_pretrained(f"{spec.arch_name}.*")
-        raise ValueError(  # noqa: B904 (timm's error adds nothing to this one)
-            f"timm has no pretrained weights {spec.arch!r}; valid: {', '.join(tags) or 'none for this arch'}"
-        )
-
-
 def obtain_timm_hub(spec: ModelSpec, download_dir: Path) -> Obtained:
     """timm's own loader (huggingface_hub underneath), so HF_HOME / HF_HUB_CACHE / HF_HUB_OFFLINE apply."""
     import timm
@@ -241,20 +178,10 @@ def obtain_timm_hub(spec: ModelSpec, download_dir: Path) -> Obtained:
 
 
 # ---------------------------------------------------------------- any URL or file
-def check_url(spec: ModelSpec) -> None:
-    if "url" not in spec.source_options:
-        raise ValueError("source url needs source_options.url (and, ideally, sha256)")
-
-
 def obtain_url(spec: ModelSpec, download_dir: Path) -> Obtained:
     o = spec.source_options
     name = o.get("filename") or Path(urlparse(o["url"]).path).name or f"{spec.id}.bin"
     return _fetch_url(o["url"], download_dir / "url" / spec.id / name, o, {"source": "url"})
-
-
-def check_file(spec: ModelSpec) -> None:
-    if "path" not in spec.source_options:
-        raise ValueError("source file needs source_options.path, a local checkpoint (safetensors or a torch pickle)")
 
 
 def obtain_file(spec: ModelSpec, download_dir: Path) -> Obtained:
@@ -279,10 +206,6 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "Obtained",
-    "check_file",
-    "check_robustbench",
-    "check_timm_hub",
-    "check_url",
     "obtain_file",
     "obtain_rmt",
     "obtain_robustbench",

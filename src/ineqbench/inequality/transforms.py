@@ -6,12 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from ineqbench.registry import Registry
+from ineqbench.inequality.settings import TRANSFORMS
 
-TRANSFORMS: Registry[Callable[[torch.Tensor], torch.Tensor]] = Registry("inequality transform")
 TRANSFORMS.add("abs", torch.abs)
 TRANSFORMS.add("relu", torch.relu)

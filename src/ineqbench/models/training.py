@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -21,37 +20,17 @@ from tqdm.auto import tqdm
 
 from ineqbench.data.base import pixel_batches
 from ineqbench.models.resume import restore_training_state, training_state
+from ineqbench.models.settings import OPTIMIZERS, TrainingRecipe
 from ineqbench.threats import pgd
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrainingRecipe:
-    epochs: int = 12
-    batch_size: int = 128
-    optimizer: str = "adamw"  # a name in OPTIMIZERS
-    lr: float = 3e-3
-    momentum: float = 0.9  # SGD only
-    weight_decay: float = 0.05
-    label_smoothing: float = 0.0
-    crop_padding: int = 2  # random-translation augmentation, pixels
-    horizontal_flip: bool = True
-    pgd_steps: int = 5
-    pgd_step_ratio: float = 2.5  # step = ratio * ε / steps
-    eps_warmup_epochs: int = 2
-    grad_clip_norm: float | None = None  # clip the global gradient norm (normaliser-free nets need it)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-OPTIMIZERS = {
-    "sgd": lambda params, r: torch.optim.SGD(
-        params, lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay, nesterov=True
-    ),
-    "adamw": lambda params, r: torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay),
-}
+OPTIMIZERS.add(
+    "sgd",
+    lambda params, r: torch.optim.SGD(params, lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay, nesterov=True),
+)
+OPTIMIZERS.add("adamw", lambda params, r: torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay))
 
 
 def _augment(x: torch.Tensor, recipe: TrainingRecipe, gen: torch.Generator) -> torch.Tensor:
@@ -92,7 +71,7 @@ def train_classifier(
     n = len(y_all)
     steps_per_epoch = math.ceil(n / recipe.batch_size)
     model.to(device).train()
-    optimiser = OPTIMIZERS[recipe.optimizer](model.parameters(), recipe)
+    optimiser = OPTIMIZERS.get(recipe.optimizer)(model.parameters(), recipe)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=recipe.lr, total_steps=recipe.epochs * steps_per_epoch, pct_start=0.25
     )

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from ineqbench.attacks.families import ATTACK_FAMILIES, run_attack_family
+from ineqbench.attacks.families import run_attack_family
 from ineqbench.attacks.noise import NOISE_TYPES, NoiseSettings
 from ineqbench.attacks.occlusion import OcclusionSettings
 from ineqbench.attacks.random_occlusion import RandomOcclusionSettings
+from ineqbench.attacks.settings import ATTACK_FAMILIES
 from ineqbench.attacks.transfer import transfer_attacks
 from ineqbench.attribution.compute import attribute
 from ineqbench.attribution.methods import METHOD_KINDS, METHOD_PRESETS

@@ -7,7 +7,7 @@ from captum.attr import IntegratedGradients
 from torch import nn
 
 from ineqbench.attribution.compute import compute_attributions
-from ineqbench.attribution.methods import (
+from ineqbench.attribution.settings import (
     METHOD_KINDS,
     METHOD_PRESETS,
     MethodSpec,

@@ -13,6 +13,8 @@ from torch import nn
 
 from ineqbench.attribution.methods import resolve_methods
 from ineqbench.bounds.job import BoundSettings, bound_image, bound_images, prepare_networks
+from ineqbench.bounds.settings import BoundsSection
+from ineqbench.settings import defaults_of
 from tests.helpers.networks import conv_net
 
 SHAPE = (3, 8, 8)
@@ -25,6 +27,8 @@ def net(activation: type[nn.Module] | None, seed: int = 0) -> nn.Module:
 
 def settings(**changes) -> BoundSettings:
     base = {
+        **{k: v for k, v in defaults_of(BoundsSection).items() if k not in ("methods", "models")},
+        "seed": 0,
         "n_images": 2,
         "epsilons": {"l2": [0.5], "linf": [2 / 255, 4 / 255]},
         "attack_steps": 3,

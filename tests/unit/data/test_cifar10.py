@@ -150,3 +150,7 @@ def test_prepare_dataset_keeps_train_statistics_and_records_the_meta(batches, tm
     assert info["train_pixel_std"] == pytest.approx(train.std(axis=(0, 2, 3)).tolist())
     assert info["normalisation"] == "train split"
     assert info["meta"]["mean"] == [0.4914, 0.4822, 0.4465] and info["meta"]["std"] == [0.2470, 0.2435, 0.2616]
+
+
+def test_the_declared_image_size_is_the_builders():
+    assert DATASETS.get("cifar10").image_size({}) == cifar10.IMAGE_SIZE

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ineqbench.data import DATASETS, imagenet_folder
+from ineqbench.data import DATASETS, geometry, imagenet_folder
 from ineqbench.data.prepare import load_split, prepare_dataset
 from ineqbench.io import read_json
 from tests.helpers.data import synthetic_wnids, write_imagenet_folder
@@ -107,11 +107,11 @@ def test_timm_data_config_comes_from_the_pretrained_cfg(folder, monkeypatch):
         raise AssertionError("the pretrained cfg must come without network access")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    geometry = imagenet_folder.resolve_geometry(timm_data_config="resnet50.a1_in1k")
-    assert (geometry.image_size, geometry.resize, geometry.interpolation) == (224, 235, "bicubic")
-    assert geometry.mean == pytest.approx(IMAGENET_MEAN) and geometry.std == pytest.approx(IMAGENET_STD)
+    resolved = geometry.resolve_geometry(timm_data_config="resnet50.a1_in1k")
+    assert (resolved.image_size, resolved.resize, resolved.interpolation) == (224, 235, "bicubic")
+    assert resolved.mean == pytest.approx(IMAGENET_MEAN) and resolved.std == pytest.approx(IMAGENET_STD)
     assert DATASETS.get("imagenet_folder").image_size({"timm_data_config": "resnet50.a1_in1k"}) == 224
-    inception = imagenet_folder.resolve_geometry(timm_data_config="inception_v3.tv_in1k")
+    inception = geometry.resolve_geometry(timm_data_config="inception_v3.tv_in1k")
     # timm records this torchvision port with the Inception normalisation: mean and std follow the config
     assert (inception.image_size, inception.resize) == (299, 341) and inception.mean == [0.5, 0.5, 0.5]
 
@@ -124,9 +124,9 @@ def test_timm_data_config_comes_from_the_pretrained_cfg(folder, monkeypatch):
     assert dataset.meta["timm_data_config"] == "resnet50.a1_in1k"
 
     with pytest.raises(ValueError, match="not both"):
-        imagenet_folder.resolve_geometry(image_size=224, timm_data_config="resnet50.a1_in1k")
+        geometry.resolve_geometry(image_size=224, timm_data_config="resnet50.a1_in1k")
     with pytest.raises(ValueError, match="no pretrained config 'resnet50.nope'"):
-        imagenet_folder.resolve_geometry(timm_data_config="resnet50.nope")
+        geometry.resolve_geometry(timm_data_config="resnet50.nope")
     with pytest.raises(ValueError, match="no pretrained config 'resnet5.a1_in1k'"):
         DATASETS.get("imagenet_folder").image_size({"timm_data_config": "resnet5.a1_in1k"})
 
@@ -134,14 +134,14 @@ def test_timm_data_config_comes_from_the_pretrained_cfg(folder, monkeypatch):
 def test_default_normalisation_is_timms():
     from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-    assert imagenet_folder.IMAGENET_DEFAULT_MEAN == list(IMAGENET_DEFAULT_MEAN)
-    assert imagenet_folder.IMAGENET_DEFAULT_STD == list(IMAGENET_DEFAULT_STD)
+    assert geometry.IMAGENET_DEFAULT_MEAN == list(IMAGENET_DEFAULT_MEAN)
+    assert geometry.IMAGENET_DEFAULT_STD == list(IMAGENET_DEFAULT_STD)
 
 
 def test_builder_image_size_from_options():
     size = DATASETS.get("imagenet_folder").image_size
     assert size({}) == 224 and size({"image_size": 32, "resize": 36}) == 32
-    assert imagenet_folder.resolve_geometry(image_size=224).resize == 256  # default keeps 224/256
+    assert geometry.resolve_geometry(image_size=224).resize == 256  # default keeps 224/256
     with pytest.raises(ValueError, match="resize 30 is smaller than image_size 32"):
         size({"image_size": 32, "resize": 30})
 
