@@ -46,6 +46,7 @@ from tests.helpers.workflow import (
     downstream,
     dry_run_with,
     job_counts,
+    local_env,
     make_workdir,
     reruns_after_config_change,
     run_snakemake,
@@ -153,6 +154,7 @@ def _kill_during_training(workdir: Path, targets: list[str]) -> Path:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=local_env(),
         )
     try:
         deadline = time.monotonic() + 300
