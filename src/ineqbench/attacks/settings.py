@@ -143,10 +143,10 @@ class RandomOcclusionSettings:
     """Algorithm 1's search settings, taken from the `occlusion` section so that both families search
     alike, and the experiment seed of the draws; no ranking or centre rule: the regions are drawn."""
 
-    colours: tuple[str, ...] = ("black", "grey", "white")
-    loop: str = "regions_outer"
-    chunk: int = 4
-    batch_size: int = 256
+    colours: tuple[str, ...] = OcclusionSettings.colours  # the occlusion section's defaults, not copies
+    loop: str = OcclusionSettings.loop
+    chunk: int = OcclusionSettings.chunk
+    batch_size: int = OcclusionSettings.batch_size
     seed: int = 0
 
     @classmethod
