@@ -34,7 +34,7 @@ from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon
 from ineqbench.models.timm_names import timm_names
 from ineqbench.registry import UnknownNameError
 from ineqbench.reporting import settings as _report  # noqa: F401
-from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection
+from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, check_name
 from ineqbench.threat_norms import THREAT_NORMS
 
 CONFIG_SECTIONS.add(
@@ -134,11 +134,6 @@ def default_occlusion_budgets(image_size: int) -> list[dict]:
     return [{"regions": 10, "radius": 4}]
 
 
-def _check(name: str, registry, where: str) -> None:
-    if name not in registry:
-        raise ConfigError(f"{where}: {registry.unknown_message(name)}")
-
-
 def _check_arch(arch: str, where: str) -> None:
     names = timm_names()
     if not names.is_model(arch):
@@ -234,7 +229,7 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
 
     datasets = {}
     for name, d in raw["datasets"].items():
-        _check(d["builder"], DATASETS, f"datasets/{name}/builder")
+        check_name(d["builder"], DATASETS, f"datasets/{name}/builder")
         d["options"] = {k: _expand_env(v, f"datasets/{name}/options/{k}") for k, v in d["options"].items()}
         try:
             eps = tuple(parse_epsilon(e) for e in d["eval_epsilons"])
@@ -283,12 +278,12 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         where = f"model {entry['id']!r}"
         if entry["dataset"] not in datasets:
             raise ConfigError(f"{where}: unknown dataset {entry['dataset']!r}; valid: {sorted(datasets)}")
-        _check(entry["source"], SOURCES, f"{where} source")
+        check_name(entry["source"], SOURCES, f"{where} source")
         if check_archs:
             _check_arch(entry["arch"], where)
         if SOURCES.get(entry["source"]).obtain is None and entry["recipe"] not in recipes:  # trained here
             raise ConfigError(f"{where}: unknown recipe {entry['recipe']!r}; valid: {sorted(recipes)}")
-        _check(entry["norm"], THREAT_NORMS, f"{where} norm")
+        check_name(entry["norm"], THREAT_NORMS, f"{where} norm")
         try:
             spec = ModelSpec(**{**entry, "epsilon": parse_epsilon(entry["epsilon"], entry["norm"])})
             SOURCES.get(spec.source).check(spec)
@@ -306,7 +301,7 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     except (UnknownNameError, ValueError) as err:
         raise ConfigError(f"attribution/methods: {err}") from None
     for t in raw["inequality"]["transforms"]:
-        _check(t, TRANSFORMS, "inequality/transforms")
+        check_name(t, TRANSFORMS, "inequality/transforms")
     if raw["report"]["table_method"] not in methods:
         raise ConfigError(
             f"report/table_method {raw['report']['table_method']!r} is not among the configured "

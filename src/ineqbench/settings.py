@@ -25,6 +25,12 @@ class ConfigError(ValueError):
     """A configuration problem, reported before any job runs."""
 
 
+def check_name(name: str, registry: Registry, where: str) -> None:
+    """ConfigError naming the config key `where` unless `name` is in `registry` (with the valid names)."""
+    if name not in registry:
+        raise ConfigError(f"{where}: {registry.unknown_message(name)}")
+
+
 def setting(default: Any = MISSING, doc: str = "", *, config: bool = True, **keywords: Any):
     """A settings field with its one-line description. `keywords` are extra JSON-schema keywords;
     config=False marks a field the experiment sets (the seed), which is not a key of the section."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from ineqbench.models.spec import standard_and_strongest
 from ineqbench.registry import Registry, load
-from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, setting
+from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, check_name, setting
 
 PAPER_BUDGETS = ("500/150528", "1000/150528", "5000/150528", "10000/150528", "20000/150528")
 
@@ -275,8 +275,7 @@ def _families(raw: dict, seed: int) -> dict[str, dict]:
     built from the sections it reads and checked against its registries."""
     names = raw["families"] if raw["families"] is not None else ATTACK_FAMILIES.names()
     for name in names:
-        if name not in ATTACK_FAMILIES:
-            raise ConfigError(f"attacks/families: {ATTACK_FAMILIES.unknown_message(name)}")
+        check_name(name, ATTACK_FAMILIES, "attacks/families")
     settings = {}
     for name in sorted(dict.fromkeys(names), key=lambda n: (not ATTACK_FAMILIES.get(n).guided, n)):
         try:

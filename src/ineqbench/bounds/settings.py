@@ -11,7 +11,7 @@ from ineqbench.attribution.settings import MethodSpec, resolve_methods
 from ineqbench.bounds.formulas import EUCLIDEAN_RADII
 from ineqbench.models.spec import ModelSpec, parse_epsilon, standard_and_strongest
 from ineqbench.registry import Registry, UnknownNameError
-from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, setting
+from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, check_name, setting
 
 # Their order is the default `attacks` list's, which the bound jobs run in.
 BOUND_ATTACK_NAMES = (
@@ -115,11 +115,6 @@ def _models(choice: str | list[str], models: dict[str, ModelSpec], dataset: str)
     return [m for m in choice if models[m].dataset == dataset]
 
 
-def _check(name: str, registry: Registry, where: str) -> None:
-    if name not in registry:
-        raise ConfigError(f"{where}: {registry.unknown_message(name)}")
-
-
 def bounds_config(raw: dict, shared) -> BoundsConfig:
     """The checked `bounds` section (defaults filled) as the experiment's BoundsConfig; ConfigError
     names the bad key."""
@@ -139,11 +134,11 @@ def bounds_config(raw: dict, shared) -> BoundsConfig:
             if m not in models:
                 raise ConfigError(f"bounds/models: unknown model {m!r}; valid: {sorted(models)}")
     for name in raw["attacks"]:
-        _check(name, BOUND_ATTACKS, "bounds/attacks")
-    _check(raw["sigma_max"]["method"], SIGMA_MAX_METHODS, "bounds/sigma_max/method")
+        check_name(name, BOUND_ATTACKS, "bounds/attacks")
+    check_name(raw["sigma_max"]["method"], SIGMA_MAX_METHODS, "bounds/sigma_max/method")
     epsilons = {}
     for norm, values in raw["epsilons"].items():
-        _check(norm, EUCLIDEAN_RADII, "bounds/epsilons")
+        check_name(norm, EUCLIDEAN_RADII, "bounds/epsilons")
         try:
             epsilons[norm] = [parse_epsilon(e, norm) for e in values]
         except ValueError as err:
