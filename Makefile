@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/local
-	$(BIN)/snakemake --cores 1 --report results/report.html
+	$(BIN)/snakemake --cores 1 --report results/default/report.html
 	$(BIN)/python -m ineqbench.summary config.yaml
 
 # The fast lane (at most 10 minutes on 2 cores): lint, layering, unit tests, dry runs, the tiny run.

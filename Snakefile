@@ -2,7 +2,11 @@
 # Table of contents: one rules file per stage, each registering its final outputs with `stage_targets`
 # (rules/common.smk); the logic lives in src/ineqbench, one package per analysis stage.
 
-configfile: "config.yaml"
+# The embedded default applies only when no --configfile is given: a config file is a whole experiment,
+# never layered on the default (a paper config would otherwise inherit its data set and stages).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 report: "report/workflow.rst"

@@ -6,7 +6,7 @@ the wall time of both searches, the speed-up ratio, and how many images got othe
 (stop, success or prediction), with the smallest top-2 margin of those (only margins below 1e-5 may
 differ). Usage, from the repository root:
 
-    .venv/bin/python benchmarks/bench_occlusion.py results/synthetic_shapes test_resnet-std-s0 \
+    .venv/bin/python benchmarks/bench_occlusion.py results/default/synthetic_shapes test_resnet-std-s0 \
         test_resnet-linf4-s0 --method ig --images 200
 """
 

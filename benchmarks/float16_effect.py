@@ -46,4 +46,4 @@ def main(folder: str, region: int = 4) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "results/synthetic_shapes/attributions")
+    main(sys.argv[1] if len(sys.argv) > 1 else "results/default/synthetic_shapes/attributions")

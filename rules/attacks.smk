@@ -10,7 +10,7 @@ ATTACK_METHODS_RE = "|".join(EXP.attacks.methods) or "^$"
 TRANSFER_ROWS = ByName(attack_workflow.transfer_rows(EXP))
 NOISE_TABLE_ROWS = ByName(attack_workflow.table_rows(EXP, "noise"))
 OCCLUSION_TABLE_ROWS = ByName(attack_workflow.table_rows(EXP, "occlusion"))
-OCCLUSION_ROWS = per_model("results/{dataset}/occlusion/{model}/{method}.parquet")
+OCCLUSION_ROWS = per_model("<results>/{dataset}/occlusion/{model}/{method}.parquet")
 ABLATION_ROWS = ByName(attack_workflow.ablation_rows(EXP))
 ABLATION_SCORES = ByName(attack_workflow.ablation_scores(EXP))
 TRANSFERS = ByName(attack_workflow.transfers(EXP))
@@ -19,17 +19,17 @@ stage_targets(attack_workflow.targets(EXP))
 
 rule attack_noise:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
-        card="results/{dataset}/models/{model}.json",
-        attributions="results/{dataset}/attributions/{model}/{method}.npz",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        card="<results>/{dataset}/models/{model}.json",
+        attributions="<results>/{dataset}/attributions/{model}/{method}.npz",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/noise/{model}/{method}.parquet",
+        "<results>/{dataset}/noise/{model}/{method}.parquet",
     log:
-        "results/{dataset}/logs/attack_noise/{model}/{method}.log",
+        "<results>/{dataset}/logs/attack_noise/{model}/{method}.log",
     benchmark:
-        "results/{dataset}/benchmarks/attack_noise/{model}/{method}.tsv"
+        "<results>/{dataset}/benchmarks/attack_noise/{model}/{method}.tsv"
     params:
         settings=FAMILIES.get("noise", {}),
         context=attack_workflow.family_context(EXP, "noise"),
@@ -45,17 +45,17 @@ rule attack_noise:
 
 rule attack_occlusion:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
-        card="results/{dataset}/models/{model}.json",
-        attributions="results/{dataset}/attributions/{model}/{method}.npz",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        card="<results>/{dataset}/models/{model}.json",
+        attributions="<results>/{dataset}/attributions/{model}/{method}.npz",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/occlusion/{model}/{method}.parquet",
+        "<results>/{dataset}/occlusion/{model}/{method}.parquet",
     log:
-        "results/{dataset}/logs/attack_occlusion/{model}/{method}.log",
+        "<results>/{dataset}/logs/attack_occlusion/{model}/{method}.log",
     benchmark:
-        "results/{dataset}/benchmarks/attack_occlusion/{model}/{method}.tsv"
+        "<results>/{dataset}/benchmarks/attack_occlusion/{model}/{method}.tsv"
     params:
         settings=FAMILIES.get("occlusion", {}),
         context=attack_workflow.family_context(EXP, "occlusion"),
@@ -72,16 +72,16 @@ rule attack_occlusion:
 # The control: N regions drawn uniformly instead of ranked; no attribution read, one job per model.
 rule attack_random_occlusion:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
-        card="results/{dataset}/models/{model}.json",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        card="<results>/{dataset}/models/{model}.json",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/random_occlusion/{model}.parquet",
+        "<results>/{dataset}/random_occlusion/{model}.parquet",
     log:
-        "results/{dataset}/logs/attack_random_occlusion/{model}.log",
+        "<results>/{dataset}/logs/attack_random_occlusion/{model}.log",
     benchmark:
-        "results/{dataset}/benchmarks/attack_random_occlusion/{model}.tsv"
+        "<results>/{dataset}/benchmarks/attack_random_occlusion/{model}.tsv"
     params:
         settings=FAMILIES.get("random_occlusion", {}),
         context=attack_workflow.family_context(EXP, "random_occlusion"),
@@ -95,18 +95,18 @@ rule attack_random_occlusion:
 
 rule transfer_attacks:
     input:
-        source_weights="results/{dataset}/models/{source}.safetensors",
-        source_card="results/{dataset}/models/{source}.json",
-        source_attributions="results/{dataset}/attributions/{source}/{method}.npz",
+        source_weights="<results>/{dataset}/models/{source}.safetensors",
+        source_card="<results>/{dataset}/models/{source}.json",
+        source_attributions="<results>/{dataset}/attributions/{source}/{method}.npz",
         source_rows=TRANSFER_ROWS.input,
-        target_weights="results/{dataset}/models/{target}.safetensors",
-        target_card="results/{dataset}/models/{target}.json",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        target_weights="<results>/{dataset}/models/{target}.safetensors",
+        target_card="<results>/{dataset}/models/{target}.json",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/transfer/{source}/{target}/{method}.parquet",
+        "<results>/{dataset}/transfer/{source}/{target}/{method}.parquet",
     log:
-        "results/{dataset}/logs/transfer_attacks/{source}/{target}/{method}.log",
+        "<results>/{dataset}/logs/transfer_attacks/{source}/{target}/{method}.log",
     params:
         source_rows=TRANSFER_ROWS.param,
         settings=FAMILIES,
@@ -124,20 +124,20 @@ rule transfer_attacks:
 rule aggregate_noise:
     input:
         rows=NOISE_TABLE_ROWS.input,
-        selection="results/{dataset}/tables/selection.parquet",
-        selection_info="results/{dataset}/tables/selection.json",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        selection_info="<results>/{dataset}/tables/selection.json",
         cards=CARDS.input,
     output:
-        csv="results/{dataset}/tables/noise_{method}.csv",
-        md=report("results/{dataset}/tables/noise_{method}.md", caption="../report/noise_table.rst",
+        csv="<results>/{dataset}/tables/noise_{method}.csv",
+        md=report("<results>/{dataset}/tables/noise_{method}.md", caption="../report/noise_table.rst",
                   category="Figure 3: inductive noise", subcategory="{dataset}",
                   labels={"method": "{method}", "kind": "table"}),
-        tex="results/{dataset}/tables/noise_{method}.tex",
-        figure=report("results/{dataset}/figures/noise_vs_k_{method}.png", caption="../report/noise_curves.rst",
+        tex="<results>/{dataset}/tables/noise_{method}.tex",
+        figure=report("<results>/{dataset}/figures/noise_vs_k_{method}.png", caption="../report/noise_curves.rst",
                       category="Figure 3: inductive noise", subcategory="{dataset}",
                       labels={"method": "{method}", "kind": "plot"}),
     log:
-        "results/{dataset}/logs/aggregate_noise/{method}.log",
+        "<results>/{dataset}/logs/aggregate_noise/{method}.log",
     params:
         rows=NOISE_TABLE_ROWS.param,
         cards=CARDS.param,
@@ -150,17 +150,17 @@ rule aggregate_noise:
 rule aggregate_occlusion:
     input:
         rows=OCCLUSION_TABLE_ROWS.input,
-        selection="results/{dataset}/tables/selection.parquet",
-        selection_info="results/{dataset}/tables/selection.json",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        selection_info="<results>/{dataset}/tables/selection.json",
         cards=CARDS.input,
     output:
-        csv="results/{dataset}/tables/occlusion_{method}.csv",
-        md=report("results/{dataset}/tables/occlusion_{method}.md", caption="../report/occlusion_table.rst",
+        csv="<results>/{dataset}/tables/occlusion_{method}.csv",
+        md=report("<results>/{dataset}/tables/occlusion_{method}.md", caption="../report/occlusion_table.rst",
                   category="Table 2: inductive occlusion", subcategory="{dataset}",
                   labels={"method": "{method}", "kind": "table"}),
-        tex="results/{dataset}/tables/occlusion_{method}.tex",
+        tex="<results>/{dataset}/tables/occlusion_{method}.tex",
     log:
-        "results/{dataset}/logs/aggregate_occlusion/{method}.log",
+        "<results>/{dataset}/logs/aggregate_occlusion/{method}.log",
     params:
         rows=OCCLUSION_TABLE_ROWS.param,
         cards=CARDS.param,
@@ -175,16 +175,16 @@ rule plot_occlusion_examples:
         occlusion=OCCLUSION_ROWS.input,
         attributions=ATTRIBUTIONS.input,
         cards=CARDS.input,
-        selection="results/{dataset}/tables/selection.parquet",
-        info="results/{dataset}/data/dataset.json",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        info="<results>/{dataset}/data/dataset.json",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        report("results/{dataset}/figures/occlusion_examples_{method}.png", caption="../report/occlusion_examples.rst",
+        report("<results>/{dataset}/figures/occlusion_examples_{method}.png", caption="../report/occlusion_examples.rst",
                category="Table 2: inductive occlusion", subcategory="{dataset}",
                labels={"method": "{method}", "kind": "examples"}),
     log:
-        "results/{dataset}/logs/plot_occlusion_examples/{method}.log",
+        "<results>/{dataset}/logs/plot_occlusion_examples/{method}.log",
     params:
         occlusion=OCCLUSION_ROWS.param,
         attributions=ATTRIBUTIONS.param,
@@ -200,16 +200,16 @@ rule aggregate_ablation:
     input:
         scores=ABLATION_SCORES.input,
         rows=ABLATION_ROWS.input,
-        selection="results/{dataset}/tables/selection.parquet",
-        selection_info="results/{dataset}/tables/selection.json",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        selection_info="<results>/{dataset}/tables/selection.json",
         cards=CARDS.input,
     output:
-        csv="results/{dataset}/tables/ablation.csv",
-        md=report("results/{dataset}/tables/ablation.md", caption="../report/ablation_table.rst",
+        csv="<results>/{dataset}/tables/ablation.csv",
+        md=report("<results>/{dataset}/tables/ablation.md", caption="../report/ablation_table.rst",
                   category="Table 3: attribution methods", subcategory="{dataset}"),
-        tex="results/{dataset}/tables/ablation.tex",
+        tex="<results>/{dataset}/tables/ablation.tex",
     log:
-        "results/{dataset}/logs/aggregate_ablation.log",
+        "<results>/{dataset}/logs/aggregate_ablation.log",
     params:
         scores=ABLATION_SCORES.param,
         rows=ABLATION_ROWS.param,
@@ -225,16 +225,16 @@ rule aggregate_ablation:
 rule aggregate_transfer:
     input:
         transfers=TRANSFERS.input,
-        selection="results/{dataset}/tables/selection.parquet",
-        selection_info="results/{dataset}/tables/selection.json",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        selection_info="<results>/{dataset}/tables/selection.json",
         cards=CARDS.input,
     output:
-        csv="results/{dataset}/tables/transfer_{method}.csv",
-        md=report("results/{dataset}/tables/transfer_{method}.md", caption="../report/transfer_table.rst",
+        csv="<results>/{dataset}/tables/transfer_{method}.csv",
+        md=report("<results>/{dataset}/tables/transfer_{method}.md", caption="../report/transfer_table.rst",
                   category="Table 4: transferability", subcategory="{dataset}", labels={"method": "{method}"}),
-        tex="results/{dataset}/tables/transfer_{method}.tex",
+        tex="<results>/{dataset}/tables/transfer_{method}.tex",
     log:
-        "results/{dataset}/logs/aggregate_transfer/{method}.log",
+        "<results>/{dataset}/logs/aggregate_transfer/{method}.log",
     params:
         transfers=TRANSFERS.param,
         cards=CARDS.param,

@@ -1,15 +1,15 @@
 rule attribute:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
-        card="results/{dataset}/models/{model}.json",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        card="<results>/{dataset}/models/{model}.json",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/attributions/{model}/{method}.npz",
+        "<results>/{dataset}/attributions/{model}/{method}.npz",
     log:
-        "results/{dataset}/logs/attribute/{model}/{method}.log",
+        "<results>/{dataset}/logs/attribute/{model}/{method}.log",
     benchmark:
-        "results/{dataset}/benchmarks/attribute/{model}/{method}.tsv"
+        "<results>/{dataset}/benchmarks/attribute/{model}/{method}.tsv"
     params:
         method=method_settings,
         seed=EXP.seed,

@@ -5,22 +5,22 @@ from ineqbench.bounds import workflow as bounds_workflow
 
 BOUND_METHODS_RE = "|".join(BOUND_METHODS) or "^$"
 BOUNDS = ByName(bounds_workflow.bound_rows(EXP))
-BOUNDED_CARDS = per_model("results/{dataset}/models/{model}.json", models=bounds_workflow.bounded_models(EXP))
+BOUNDED_CARDS = per_model("<results>/{dataset}/models/{model}.json", models=bounds_workflow.bounded_models(EXP))
 stage_targets(bounds_workflow.targets(EXP))
 
 
 rule bound_attribution:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
-        card="results/{dataset}/models/{model}.json",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        card="<results>/{dataset}/models/{model}.json",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/bounds/{model}/{method}.parquet",
+        "<results>/{dataset}/bounds/{model}/{method}.parquet",
     log:
-        "results/{dataset}/logs/bound_attribution/{model}/{method}.log",
+        "<results>/{dataset}/logs/bound_attribution/{model}/{method}.log",
     benchmark:
-        "results/{dataset}/benchmarks/bound_attribution/{model}/{method}.tsv"
+        "<results>/{dataset}/benchmarks/bound_attribution/{model}/{method}.tsv"
     params:
         method=bounds_workflow.method_spec(EXP),
         settings=EXP.bounds.settings,
@@ -40,26 +40,26 @@ rule aggregate_bounds:
         bounds=BOUNDS.input,
         cards=BOUNDED_CARDS.input,
     output:
-        csv="results/{dataset}/tables/bounds.csv",
-        md=report("results/{dataset}/tables/bounds.md", caption="../report/bounds_table.rst",
+        csv="<results>/{dataset}/tables/bounds.csv",
+        md=report("<results>/{dataset}/tables/bounds.md", caption="../report/bounds_table.rst",
                   category="Attribution bounds", subcategory="{dataset}", labels={"kind": "table", "what": "bounds"}),
-        tex="results/{dataset}/tables/bounds.tex",
-        images="results/{dataset}/tables/bounds_images.csv",
-        gini_csv="results/{dataset}/tables/bounds_gini.csv",
-        gini_md=report("results/{dataset}/tables/bounds_gini.md", caption="../report/bounds_gini.rst",
+        tex="<results>/{dataset}/tables/bounds.tex",
+        images="<results>/{dataset}/tables/bounds_images.csv",
+        gini_csv="<results>/{dataset}/tables/bounds_gini.csv",
+        gini_md=report("<results>/{dataset}/tables/bounds_gini.md", caption="../report/bounds_gini.rst",
                        category="Attribution bounds", subcategory="{dataset}",
                        labels={"kind": "table", "what": "Gini and deviation"}),
-        scatter=report("results/{dataset}/figures/bounds_scatter.png", caption="../report/bounds_figures.rst",
+        scatter=report("<results>/{dataset}/figures/bounds_scatter.png", caption="../report/bounds_figures.rst",
                        category="Attribution bounds", subcategory="{dataset}",
                        labels={"kind": "plot", "what": "bound vs attack"}),
-        epsilon=report("results/{dataset}/figures/bounds_epsilon.png", caption="../report/bounds_figures.rst",
+        epsilon=report("<results>/{dataset}/figures/bounds_epsilon.png", caption="../report/bounds_figures.rst",
                        category="Attribution bounds", subcategory="{dataset}",
                        labels={"kind": "plot", "what": "bound and attack vs epsilon"}),
-        gini_figure=report("results/{dataset}/figures/bounds_gini.png", caption="../report/bounds_gini.rst",
+        gini_figure=report("<results>/{dataset}/figures/bounds_gini.png", caption="../report/bounds_gini.rst",
                            category="Attribution bounds", subcategory="{dataset}",
                            labels={"kind": "plot", "what": "Gini and deviation"}),
     log:
-        "results/{dataset}/logs/aggregate_bounds.log",
+        "<results>/{dataset}/logs/aggregate_bounds.log",
     params:
         bounds=BOUNDS.param,
         cards=BOUNDED_CARDS.param,

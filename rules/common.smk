@@ -6,13 +6,21 @@
 import re
 import sys
 
-from ineqbench.config import ConfigError, load_experiment
+from ineqbench.config import ConfigError, experiment_name, load_experiment
 from ineqbench.fetch.model_sources import SOURCES
 
 try:
-    EXP = load_experiment(config)
+    EXP = load_experiment(config, name=experiment_name(workflow.configfiles))
 except ConfigError as error:
     sys.exit(f"ineqbench: invalid configuration: {error}")
+
+# Every output of this experiment lies under its own folder, named after its config file: running one
+# config never reads, writes or re-plans another's outputs. Rules write it as <results> (a path variable).
+RESULTS = EXP.results
+
+
+pathvars:
+    results=RESULTS,
 
 DATASETS = list(EXP.datasets)
 METHODS = list(EXP.methods)
@@ -71,7 +79,8 @@ def per_model(pattern, models=None):
     def mapping(wildcards):
         ids = models(wildcards) if models else EXP.model_ids(wildcards.dataset)
         method = getattr(wildcards, "method", "")
-        return {m: pattern.format(dataset=wildcards.dataset, method=method, model=m) for m in ids}
+        concrete = pattern.replace("<results>", RESULTS)
+        return {m: concrete.format(dataset=wildcards.dataset, method=method, model=m) for m in ids}
     return ByName(mapping)
 
 
@@ -111,7 +120,7 @@ def method_settings(wildcards):
 
 
 # ---- what every aggregation reads ----
-CARDS = per_model("results/{dataset}/models/{model}.json")
-PREDICTIONS = per_model("results/{dataset}/predictions/{model}.parquet")
-SCORES = per_model("results/{dataset}/inequality/{model}/{method}.parquet")
-ATTRIBUTIONS = per_model("results/{dataset}/attributions/{model}/{method}.npz")
+CARDS = per_model("<results>/{dataset}/models/{model}.json")
+PREDICTIONS = per_model("<results>/{dataset}/predictions/{model}.parquet")
+SCORES = per_model("<results>/{dataset}/inequality/{model}/{method}.parquet")
+ATTRIBUTIONS = per_model("<results>/{dataset}/attributions/{model}/{method}.npz")

@@ -1,11 +1,11 @@
 rule prepare_dataset:
     output:
-        train="results/{dataset}/data/train.npz",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
-        info="results/{dataset}/data/dataset.json",
+        train="<results>/{dataset}/data/train.npz",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
+        info="<results>/{dataset}/data/dataset.json",
     log:
-        "results/{dataset}/logs/prepare_dataset.log",
+        "<results>/{dataset}/logs/prepare_dataset.log",
     params:
         settings=dataset_build_settings,
         seed=EXP.seed,

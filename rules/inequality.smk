@@ -1,19 +1,19 @@
 # The inequality stage (Duan et al. Table 1, Figure 2): the Gini index of every cached map, then the
 # table over the selected images and the attribution-map figure.
 
-stage_targets(lambda dataset: [f"results/{dataset}/{kind}_{method}.{ext}" for method in METHODS
+stage_targets(lambda dataset: [f"{RESULTS}/{dataset}/{kind}_{method}.{ext}" for method in METHODS
                                for kind, ext in (("tables/gini", "md"), ("figures/attribution_maps", "png"))])
 
 
 rule score_inequality:
     input:
-        attributions="results/{dataset}/attributions/{model}/{method}.npz",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        attributions="<results>/{dataset}/attributions/{model}/{method}.npz",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/inequality/{model}/{method}.parquet",
+        "<results>/{dataset}/inequality/{model}/{method}.parquet",
     log:
-        "results/{dataset}/logs/score_inequality/{model}/{method}.log",
+        "<results>/{dataset}/logs/score_inequality/{model}/{method}.log",
     params:
         transforms=list(EXP.transforms),
         settings=dataset_region_settings,
@@ -24,18 +24,18 @@ rule score_inequality:
 rule aggregate_gini:
     input:
         scores=SCORES.input,
-        selection="results/{dataset}/tables/selection.parquet",
-        selection_info="results/{dataset}/tables/selection.json",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        selection_info="<results>/{dataset}/tables/selection.json",
         cards=CARDS.input,
     output:
-        csv="results/{dataset}/tables/gini_{method}.csv",
-        md=report("results/{dataset}/tables/gini_{method}.md", caption="../report/gini_table.rst",
+        csv="<results>/{dataset}/tables/gini_{method}.csv",
+        md=report("<results>/{dataset}/tables/gini_{method}.md", caption="../report/gini_table.rst",
                   category="Table 1: Gini", subcategory="{dataset}", labels={"method": "{method}", "kind": "table"}),
-        tex="results/{dataset}/tables/gini_{method}.tex",
-        figure=report("results/{dataset}/figures/gini_vs_eps_{method}.png", caption="../report/gini_vs_eps.rst",
+        tex="<results>/{dataset}/tables/gini_{method}.tex",
+        figure=report("<results>/{dataset}/figures/gini_vs_eps_{method}.png", caption="../report/gini_vs_eps.rst",
                       category="Table 1: Gini", subcategory="{dataset}", labels={"method": "{method}", "kind": "plot"}),
     log:
-        "results/{dataset}/logs/aggregate_gini/{method}.log",
+        "<results>/{dataset}/logs/aggregate_gini/{method}.log",
     params:
         scores=SCORES.param,
         cards=CARDS.param,
@@ -50,14 +50,14 @@ rule plot_attribution_maps:
         attributions=ATTRIBUTIONS.input,
         scores=SCORES.input,
         cards=CARDS.input,
-        selection="results/{dataset}/tables/selection.parquet",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        report("results/{dataset}/figures/attribution_maps_{method}.png", caption="../report/attribution_maps.rst",
+        report("<results>/{dataset}/figures/attribution_maps_{method}.png", caption="../report/attribution_maps.rst",
                category="Figure 2: attribution maps", subcategory="{dataset}", labels={"method": "{method}"}),
     log:
-        "results/{dataset}/logs/plot_attribution_maps/{method}.log",
+        "<results>/{dataset}/logs/plot_attribution_maps/{method}.log",
     params:
         attributions=ATTRIBUTIONS.param,
         scores=SCORES.param,

@@ -1,22 +1,22 @@
 rule train_model:
     input:
-        train="results/{dataset}/data/train.npz",
-        test="results/{dataset}/data/test.npz",
-        info="results/{dataset}/data/dataset.json",
+        train="<results>/{dataset}/data/train.npz",
+        test="<results>/{dataset}/data/test.npz",
+        info="<results>/{dataset}/data/dataset.json",
     output:
-        weights="results/{dataset}/models/{model}.safetensors",
-        card="results/{dataset}/models/{model}.json",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        card="<results>/{dataset}/models/{model}.json",
     log:
-        "results/{dataset}/logs/train_model/{model}.log",
+        "<results>/{dataset}/logs/train_model/{model}.log",
     benchmark:
-        "results/{dataset}/benchmarks/train_model/{model}.tsv"
+        "<results>/{dataset}/benchmarks/train_model/{model}.tsv"
     params:
         spec=model_spec,
         recipe=model_recipe,
         settings=dataset_eval_settings,
         # per-epoch state for a resubmitted job (--retries); a param, not an output, because
         # Snakemake deletes the outputs of a failed job. The job removes it once the model is saved.
-        resume="results/{dataset}/models/resume/{model}.pt",
+        resume=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/models/resume/{wildcards.model}.pt",
     wildcard_constraints:
         model=models_made_by("train_model"),
     threads: 1
@@ -29,14 +29,14 @@ rule train_model:
 
 rule predict:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
-        card="results/{dataset}/models/{model}.json",
-        test="results/{dataset}/data/test.npz",
-        pool="results/{dataset}/data/pool.parquet",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        card="<results>/{dataset}/models/{model}.json",
+        test="<results>/{dataset}/data/test.npz",
+        pool="<results>/{dataset}/data/pool.parquet",
     output:
-        "results/{dataset}/predictions/{model}.parquet",
+        "<results>/{dataset}/predictions/{model}.parquet",
     log:
-        "results/{dataset}/logs/predict/{model}.log",
+        "<results>/{dataset}/logs/predict/{model}.log",
     threads: 1
     resources:
         gpu=1,
@@ -49,12 +49,12 @@ rule predict:
 # checked against the architecture, then evaluated in a GPU job like a trained model.
 rule fetch_checkpoint:
     input:
-        info="results/{dataset}/data/dataset.json",
+        info="<results>/{dataset}/data/dataset.json",
     output:
-        weights="results/{dataset}/models/{model}.safetensors",
-        record="results/{dataset}/fetched/{model}.json",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        record="<results>/{dataset}/fetched/{model}.json",
     log:
-        "results/{dataset}/logs/fetch_checkpoint/{model}.log",
+        "<results>/{dataset}/logs/fetch_checkpoint/{model}.log",
     params:
         spec=model_spec,
         download_dir=EXP.fetch["download_dir"],
@@ -67,13 +67,13 @@ rule fetch_checkpoint:
 
 rule evaluate_model:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
-        record="results/{dataset}/fetched/{model}.json",
-        test="results/{dataset}/data/test.npz",
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        record="<results>/{dataset}/fetched/{model}.json",
+        test="<results>/{dataset}/data/test.npz",
     output:
-        card="results/{dataset}/models/{model}.json",
+        card="<results>/{dataset}/models/{model}.json",
     log:
-        "results/{dataset}/logs/evaluate_model/{model}.log",
+        "<results>/{dataset}/logs/evaluate_model/{model}.log",
     params:
         settings=dataset_eval_settings,
     wildcard_constraints:
@@ -86,7 +86,7 @@ rule evaluate_model:
         "../workflow_scripts/evaluate_model.py"
 
 
-stage_targets(lambda dataset: [f"results/{dataset}/tables/models.md"])
+stage_targets(lambda dataset: [f"{RESULTS}/{dataset}/tables/models.md"])
 
 
 # The paper's "correct for all models" filter, applied once per data set for every table.
@@ -94,10 +94,10 @@ rule select_images:
     input:
         predictions=PREDICTIONS.input,
     output:
-        selection="results/{dataset}/tables/selection.parquet",
-        info="results/{dataset}/tables/selection.json",
+        selection="<results>/{dataset}/tables/selection.parquet",
+        info="<results>/{dataset}/tables/selection.json",
     log:
-        "results/{dataset}/logs/select_images.log",
+        "<results>/{dataset}/logs/select_images.log",
     params:
         predictions=PREDICTIONS.param,
         settings=dataset_selection_settings,
@@ -109,11 +109,11 @@ rule aggregate_models:
     input:
         cards=CARDS.input,
     output:
-        csv="results/{dataset}/tables/models.csv",
-        md=report("results/{dataset}/tables/models.md", caption="../report/models.rst", category="Models",
+        csv="<results>/{dataset}/tables/models.csv",
+        md=report("<results>/{dataset}/tables/models.md", caption="../report/models.rst", category="Models",
                   subcategory="{dataset}"),
     log:
-        "results/{dataset}/logs/aggregate_models.log",
+        "<results>/{dataset}/logs/aggregate_models.log",
     params:
         cards=CARDS.param,
     script:

@@ -2,18 +2,18 @@
 
 from ineqbench.paper import workflow as paper_workflow
 
-stage_targets(lambda dataset: [f"results/{dataset}/tables/paper_comparison.md"])
+stage_targets(lambda dataset: [f"{RESULTS}/{dataset}/tables/paper_comparison.md"])
 
 
 rule compare_with_paper:
     input:
         unpack(paper_workflow.comparison_tables(EXP)),
     output:
-        csv="results/{dataset}/tables/paper_comparison.csv",
-        md=report("results/{dataset}/tables/paper_comparison.md", caption="../report/paper_comparison.rst",
+        csv="<results>/{dataset}/tables/paper_comparison.csv",
+        md=report("<results>/{dataset}/tables/paper_comparison.md", caption="../report/paper_comparison.rst",
                   category="Paper vs this run", subcategory="{dataset}"),
     log:
-        "results/{dataset}/logs/compare_with_paper.log",
+        "<results>/{dataset}/logs/compare_with_paper.log",
     params:
         paper_dataset=paper_workflow.paper_dataset(EXP),
     script:

@@ -32,7 +32,7 @@ def tiny_run(tmp_path_factory) -> Path:
     workdir = make_workdir(folder, tiny_config())
     result = run_snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--profile", "profiles/local")
     (workdir / "snakemake-local.log").write_text(result.stdout + result.stderr)
-    run_snakemake(workdir, "--cores", "1", "--report", "results/report.html")
+    run_snakemake(workdir, "--cores", "1", "--report", "results/default/report.html")
     if done is not None:
         done.write_text("complete\n")
     return workdir

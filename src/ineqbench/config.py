@@ -16,6 +16,7 @@ import copy
 import os
 import re
 from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -102,6 +103,7 @@ class Shared:
 
 @dataclass(frozen=True)
 class Experiment:
+    name: str  # every output lies under results/<name>/ (`experiment_name`)
     seed: int
     datasets: dict[str, DatasetConfig]
     models: dict[str, ModelSpec]
@@ -120,11 +122,36 @@ class Experiment:
             return stages[name]
         raise AttributeError(f"{type(self).__name__!r} has no attribute or stage {name!r}")
 
+    @property
+    def results(self) -> str:
+        """The experiment's own folder: no other config reads or writes it."""
+        return f"results/{self.name}"
+
     def models_of(self, dataset: str) -> list[ModelSpec]:
         return [m for m in self.models.values() if m.dataset == dataset]
 
     def model_ids(self, dataset: str) -> list[str]:
         return [m.id for m in self.models_of(dataset)]
+
+
+DEFAULT_CONFIG = "config.yaml"
+DEFAULT_EXPERIMENT = "default"
+_EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+
+
+def experiment_name(configfiles: list[str], root: str | os.PathLike = ".") -> str:
+    """The experiment a run belongs to, named after its config file(s): `config/paper_cifar10.yaml` is
+    `paper_cifar10`, the repository's `config.yaml` (used when no --configfile is given) is `default`,
+    several files layered on each other are joined with `+`. Each experiment has its own results folder."""
+    default = (Path(root) / DEFAULT_CONFIG).resolve()
+    stems = [DEFAULT_EXPERIMENT if Path(f).resolve() == default else Path(f).stem for f in configfiles]
+    name = "+".join(dict.fromkeys(stems)) or DEFAULT_EXPERIMENT
+    if not _EXPERIMENT_NAME.fullmatch(name):
+        raise ConfigError(
+            f"config file name(s) {configfiles} give the experiment name {name!r}; valid names: letters, "
+            "digits and _.+- (the name is the results folder)"
+        )
+    return name
 
 
 def default_occlusion_budgets(image_size: int) -> list[dict]:
@@ -218,8 +245,9 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
-    """Validate `config` (a parsed config.yaml) and build the `Experiment`; raises ConfigError."""
+def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs: bool = True) -> Experiment:
+    """Validate `config` (a parsed config file) and build the `Experiment` called `name` (its results
+    folder, see `experiment_name`); raises ConfigError."""
     raw = copy.deepcopy(config)
     validator = _fill_defaults(jsonschema.Draft202012Validator)(config_schema())
     errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.path))
@@ -228,22 +256,22 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         raise ConfigError("config does not match the schema:\n" + "\n".join(lines))
 
     datasets = {}
-    for name, d in raw["datasets"].items():
-        check_name(d["builder"], DATASETS, f"datasets/{name}/builder")
-        d["options"] = {k: _expand_env(v, f"datasets/{name}/options/{k}") for k, v in d["options"].items()}
+    for dataset, d in raw["datasets"].items():
+        check_name(d["builder"], DATASETS, f"datasets/{dataset}/builder")
+        d["options"] = {k: _expand_env(v, f"datasets/{dataset}/options/{k}") for k, v in d["options"].items()}
         try:
             eps = tuple(parse_epsilon(e) for e in d["eval_epsilons"])
         except ValueError as err:
-            raise ConfigError(f"datasets/{name}/eval_epsilons: {err}") from None
+            raise ConfigError(f"datasets/{dataset}/eval_epsilons: {err}") from None
         if d["n_images"] > d["pool_size"]:
-            raise ConfigError(f"datasets/{name}: n_images {d['n_images']} exceeds pool_size {d['pool_size']}")
+            raise ConfigError(f"datasets/{dataset}: n_images {d['n_images']} exceeds pool_size {d['pool_size']}")
         try:
             image_size = DATASETS.get(d["builder"]).image_size(d["options"])
         except (ValueError, KeyError, RuntimeError) as err:
-            raise ConfigError(f"datasets/{name}/options: {err}") from None
+            raise ConfigError(f"datasets/{dataset}/options: {err}") from None
         if image_size % d["region_size"]:
             raise ConfigError(
-                f"datasets/{name}/region_size {d['region_size']} does not divide the image size "
+                f"datasets/{dataset}/region_size {d['region_size']} does not divide the image size "
                 f"{image_size}; valid: divisors of {image_size}"
             )
         budgets = d["occlusion_budgets"] or default_occlusion_budgets(image_size)
@@ -251,11 +279,11 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
         for b in budgets:
             if b["regions"] > n_regions:
                 raise ConfigError(
-                    f"datasets/{name}/occlusion_budgets: N = {b['regions']} exceeds the {n_regions} "
+                    f"datasets/{dataset}/occlusion_budgets: N = {b['regions']} exceeds the {n_regions} "
                     f"regions of {d['region_size']} px in a {image_size} px image"
                 )
-        datasets[name] = DatasetConfig(
-            name,
+        datasets[dataset] = DatasetConfig(
+            dataset,
             d["builder"],
             d["options"],
             d["pool_size"],
@@ -295,6 +323,12 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
                 "(give a model_grid row a `name`, the first part of its ids)"
             )
         models[spec.id] = spec
+    for dataset in datasets:
+        if not any(m.dataset == dataset for m in models.values()):
+            raise ConfigError(
+                f"datasets/{dataset}: no model of this data set; add a model_grid row or a models entry "
+                f"with `dataset: {dataset}`, or remove the data set"
+            )
 
     try:
         methods = resolve_methods(raw["attribution"]["methods"], raw["attribution"]["custom"])
@@ -315,6 +349,7 @@ def load_experiment(config: dict, *, check_archs: bool = True) -> Experiment:
     }
 
     return Experiment(
+        name=name,
         seed=raw["seed"],
         datasets=datasets,
         models=models,

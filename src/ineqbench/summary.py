@@ -1,4 +1,5 @@
-"""`python -m ineqbench.summary config.yaml`: print where the tables, figures and report landed."""
+"""`python -m ineqbench.summary [config file]`: print where an experiment's tables, figures and report
+landed (the default experiment, `config.yaml`, without an argument)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from pathlib import Path
 
 import yaml
 
+from ineqbench.config import DEFAULT_CONFIG, experiment_name
 from ineqbench.io import read_json
 
 
-def summary_lines(config: dict, root: Path = Path(".")) -> list[str]:
-    lines = ["", "ineqbench results:"]
-    report = root / "results" / "report.html"
+def summary_lines(config: dict, experiment: str, root: Path = Path(".")) -> list[str]:
+    results = root / "results" / experiment
+    lines = ["", f"ineqbench results of experiment {experiment!r}:"]
+    report = results / "report.html"
     lines.append(f"  report:  {report} ({'present' if report.exists() else 'missing'})")
     for dataset in config["datasets"]:
-        base = root / "results" / dataset
+        base = results / dataset
         lines.append(f"  {dataset}:")
         lines.append(
             f"    tables:  {base / 'tables'}/ ({', '.join(sorted(p.name for p in (base / 'tables').glob('*.md')))})"
@@ -28,8 +31,9 @@ def summary_lines(config: dict, root: Path = Path(".")) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    config = yaml.safe_load(Path(argv[1] if len(argv) > 1 else "config.yaml").read_text())
-    print("\n".join(summary_lines(config)))
+    path = argv[1] if len(argv) > 1 else DEFAULT_CONFIG
+    config = yaml.safe_load(Path(path).read_text())
+    print("\n".join(summary_lines(config, experiment_name([path]))))
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 _RULE = re.compile(r"^rule (\w+):\n((?:(?:    .*)?\n)*)", re.M)
 _DIRECTIVE = re.compile(r"^    (\w+):(.*)$")
-_PATH = re.compile(r'"(results/[^"]+)"')
+_PATH = re.compile(r'"<results>(/[^"]+)"')
 _RESOURCE = re.compile(r"^\s+(\w+)=([^,#]+),?")
 
 
@@ -47,7 +47,7 @@ class RuleInfo:
             return None
         if any("{model}" in p and "/models/" not in p for p in self.outputs):
             return "model"
-        if self.outputs and all(re.match(r"results/\{dataset\}/(tables|figures)/", p) for p in self.outputs):
+        if self.outputs and all(re.match(r"/\{dataset\}/(tables|figures)/", p) for p in self.outputs):
             return "tables"
         return None
 

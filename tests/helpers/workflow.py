@@ -188,7 +188,7 @@ def gpu_rules(dry_run_output: str) -> set[str]:
 
 def tables(workdir: Path, dataset: str = DATASET) -> dict[str, pd.DataFrame]:
     """Every CSV table of the run, by file name."""
-    folder = workdir / "results" / dataset / "tables"
+    folder = workdir / "results" / "default" / dataset / "tables"
     return {
         path.name: pd.read_csv(path).drop(columns=RUN_DEPENDENT_COLUMNS, errors="ignore")
         for path in sorted(folder.glob("*.csv"))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ineqbench.config import ConfigError, load_experiment
+from ineqbench.config import ConfigError, experiment_name, load_experiment
+from tests.helpers.workflow import ROOT, load_config
 
 
 @pytest.fixture()
@@ -204,6 +205,7 @@ def test_an_arch_pattern_expands_to_every_matching_timm_name(config):
         {"dataset": "synthetic_shapes", "arch": "convnext_*.fb_in1k", "source": "timm_hub", "epsilons": [0]}
     ]
     config["attacks"]["transfer"] = {"pairs": []}
+    config["bounds"]["methods"] = []  # no standard/robust pair to bound
     exp = load_experiment(config)
     assert sorted(exp.models) == [f"convnext_{s}.fb_in1k-std-s0" for s in ("base", "large", "small", "tiny")]
     config["model_grid"][0]["arch"] = "convnext_*.no_such_tag"
@@ -212,3 +214,29 @@ def test_an_arch_pattern_expands_to_every_matching_timm_name(config):
     config["model_grid"][0].update(arch="convnext_*.fb_in1k", name="convnext")
     with pytest.raises(ConfigError, match="leave `name` empty"):
         load_experiment(config)
+
+
+def test_a_data_set_without_a_model_is_an_error(config):
+    config["datasets"]["shapes_again"] = copy.deepcopy(config["datasets"]["synthetic_shapes"])
+    with pytest.raises(ConfigError, match=r"datasets/shapes_again: no model of this data set"):
+        load_experiment(config)
+
+
+def test_a_stage_selecting_no_model_of_a_data_set_is_an_error(config):
+    config["model_grid"] = [row for row in config["model_grid"] if row["epsilons"] == [0]]  # no robust model
+    config["attacks"]["transfer"] = {"pairs": []}
+    with pytest.raises(ConfigError, match=r"bounds/models: 'auto' selects no model of data set 'synthetic_shapes'"):
+        load_experiment(config)
+    config["bounds"]["models"] = ["test_resnet-std-s0"]
+    assert load_experiment(config).bounds.model_ids("synthetic_shapes") == ["test_resnet-std-s0"]
+
+
+def test_each_config_file_is_its_own_experiment(tmp_path):
+    (tmp_path / "config.yaml").touch()
+    assert experiment_name([str(tmp_path / "config.yaml")], root=tmp_path) == "default"
+    assert experiment_name([], root=tmp_path) == "default"
+    assert experiment_name(["config/paper_cifar10.yaml"], root=tmp_path) == "paper_cifar10"
+    assert experiment_name(["a.yaml", "b.yml"], root=tmp_path) == "a+b"
+    with pytest.raises(ConfigError, match="experiment name 'my run'"):
+        experiment_name(["my run.yaml"], root=tmp_path)
+    assert load_experiment(load_config(ROOT / "config.yaml"), name="paper_cifar10").results == "results/paper_cifar10"

@@ -10,11 +10,11 @@ from ineqbench.workflow_rules import read_rules, slurm_plan
 RULES = """
 rule attack_thing:
     input:
-        weights="results/{dataset}/models/{model}.safetensors",
+        weights="<results>/{dataset}/models/{model}.safetensors",
     output:
-        "results/{dataset}/thing/{model}/{method}.parquet",
+        "<results>/{dataset}/thing/{model}/{method}.parquet",
     log:
-        "results/{dataset}/logs/attack_thing/{model}/{method}.log",
+        "<results>/{dataset}/logs/attack_thing/{model}/{method}.log",
     resources:
         gpu=1,
         runtime=90,  # minutes
@@ -24,7 +24,7 @@ rule attack_thing:
 
 rule train_model:
     output:
-        weights="results/{dataset}/models/{model}.safetensors",
+        weights="<results>/{dataset}/models/{model}.safetensors",
     resources:
         gpu=1,
         runtime=720,
@@ -36,8 +36,8 @@ rule aggregate_thing:
     input:
         rows=THINGS.input,
     output:
-        csv="results/{dataset}/tables/thing_{method}.csv",
-        md=report("results/{dataset}/tables/thing_{method}.md", caption="../report/x.rst",
+        csv="<results>/{dataset}/tables/thing_{method}.csv",
+        md=report("<results>/{dataset}/tables/thing_{method}.md", caption="../report/x.rst",
                   category="Thing"),
     script:
         "y.py"
@@ -45,7 +45,7 @@ rule aggregate_thing:
 
 rule fetch_thing:
     output:
-        "results/{dataset}/models/{model}.safetensors",
+        "<results>/{dataset}/models/{model}.safetensors",
     localrule: True
     script:
         "z.py"
@@ -70,10 +70,8 @@ def test_gpu_runtime_and_submission_come_from_the_rule(rules_dir):
     assert rules["attack_thing"].submission == "model"
     assert rules["train_model"].submission is None  # long and resumable: a submission of its own
     assert rules["aggregate_thing"].submission == "tables" and not rules["aggregate_thing"].gpu
-    assert rules["aggregate_thing"].outputs == (
-        "results/{dataset}/tables/thing_{method}.csv",
-        "results/{dataset}/tables/thing_{method}.md",
-    )
+    outputs = ("/{dataset}/tables/thing_{method}.csv", "/{dataset}/tables/thing_{method}.md")
+    assert rules["aggregate_thing"].outputs == outputs  # below <results>
     assert rules["fetch_thing"].local and rules["fetch_thing"].submission is None
     plan = slurm_plan(rules_dir)
     assert plan.gpu == {"attack_thing": 90, "train_model": 720}

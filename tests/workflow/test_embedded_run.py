@@ -30,24 +30,24 @@ DATASET = "synthetic_shapes"
 def run_dir(tmp_path_factory, default_config):
     workdir = make_workdir(tmp_path_factory.mktemp("embedded"), default_config)
     run_snakemake(workdir, "--cores", "2", "--profile", "profiles/local")
-    run_snakemake(workdir, "--cores", "1", "--report", "results/report.html")
+    run_snakemake(workdir, "--cores", "1", "--report", "results/default/report.html")
     return workdir
 
 
 def test_standard_models_are_accurate_and_adversarial_training_is_robust(run_dir):
-    models = pd.read_csv(run_dir / f"results/{DATASET}/tables/models.csv")
+    models = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/models.csv")
     standard = models[models["training"] == "Std. trained"]
     assert (standard["clean_accuracy"] >= 0.85).all(), standard[["model", "clean_accuracy"]]
     for _, row in models[models["training"] != "Std. trained"].iterrows():
         eps = row["training"].split("= ")[1]
         base = standard[standard["arch"] == row["arch"]].iloc[0]
         assert row[f"pgd_acc@{eps}"] > base[f"pgd_acc@{eps}"], (row["model"], eps)
-    assert "WARNING" not in (run_dir / f"results/{DATASET}/tables/models.md").read_text()
+    assert "WARNING" not in (run_dir / f"results/default/{DATASET}/tables/models.md").read_text()
 
 
 def test_table1_has_every_row_with_plausible_values(run_dir, default_config):
-    selection = read_json(run_dir / f"results/{DATASET}/tables/selection.json")
-    table = pd.read_csv(run_dir / f"results/{DATASET}/tables/gini_ig.csv")
+    selection = read_json(run_dir / f"results/default/{DATASET}/tables/selection.json")
+    table = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/gini_ig.csv")
     models = load_experiment(default_config).models_of(DATASET)
     for transform in default_config["inequality"]["transforms"]:
         for scope in ("global", "regional", "mass_in_mask"):
@@ -61,15 +61,15 @@ def test_table1_has_every_row_with_plausible_values(run_dir, default_config):
     # regional blocks pool channels and space, so they are at least as unequal here as in the paper
     pivot = gini[gini["transform"] == "abs"].pivot_table(index=["arch", "training"], columns="scope", values="mean")
     assert (pivot["regional"] > 0.3).all()
-    markdown = (run_dir / f"results/{DATASET}/tables/gini_ig.md").read_text()
+    markdown = (run_dir / f"results/default/{DATASET}/tables/gini_ig.md").read_text()
     assert f"N = {selection['n']} images correctly classified by all {len(models)} models" in markdown
     header = next(line for line in markdown.splitlines() if line.startswith("| Inequality"))
     assert header == "| Inequality | Model | Std. trained | ε = 2/255 | ε = 4/255 |"
-    assert "\\begin{tabular}" in (run_dir / f"results/{DATASET}/tables/gini_ig.tex").read_text()
+    assert "\\begin{tabular}" in (run_dir / f"results/default/{DATASET}/tables/gini_ig.tex").read_text()
 
 
 def test_cached_attributions_record_parameters_and_converge(run_dir, default_config):
-    path = run_dir / f"results/{DATASET}/attributions/test_resnet-std-s0/ig.npz"
+    path = run_dir / f"results/default/{DATASET}/attributions/test_resnet-std-s0/ig.npz"
     maps, arrays, meta = load_attributions(path)
     pool = default_config["datasets"][DATASET]["pool_size"]
     assert maps.shape == (pool, 3, 32, 32) and np.isfinite(maps).all()
@@ -89,8 +89,8 @@ def test_figures_and_report_exist(run_dir, default_config):
             f"noise_vs_k_{method}.png",
             f"occlusion_examples_{method}.png",
         ):
-            assert (run_dir / f"results/{DATASET}/figures/{name}").stat().st_size > 10_000
-    html = (run_dir / "results/report.html").read_text(errors="ignore")
+            assert (run_dir / f"results/default/{DATASET}/figures/{name}").stat().st_size > 10_000
+    html = (run_dir / "results/default/report.html").read_text(errors="ignore")
     for heading in (
         "Gini",
         "Figure 3: inductive noise",
@@ -101,14 +101,14 @@ def test_figures_and_report_exist(run_dir, default_config):
     ):
         assert heading in html, heading
     for name in ("bounds_scatter.png", "bounds_epsilon.png", "bounds_gini.png"):
-        assert (run_dir / f"results/{DATASET}/figures/{name}").stat().st_size > 10_000
+        assert (run_dir / f"results/default/{DATASET}/figures/{name}").stat().st_size > 10_000
 
 
 def test_bounds_cover_every_model_method_and_radius_and_the_surrogate_only_where_relus_are(run_dir, default_config):
     bounds = load_experiment(default_config).bounds
     models, methods = bounds.model_ids(DATASET), list(bounds.methods)
     radii = [(norm, eps) for norm, values in bounds.settings["epsilons"].items() for eps in values]
-    summary = pd.read_csv(run_dir / f"results/{DATASET}/tables/bounds.csv")
+    summary = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/bounds.csv")
     assert len(summary) == len(models) * len(methods) * len(radii)
     assert set(summary["model"]) == set(models) and (summary["n_images"] == bounds.settings["n_images"]).all()
     assert (summary["mean_bound_first_order"] > 0).all()
@@ -116,16 +116,16 @@ def test_bounds_cover_every_model_method_and_radius_and_the_surrogate_only_where
     assert (summary["mean_deviation"] > 0).all()  # the attacks moved every attribution
     for column in [c for c in summary if c.endswith("_rate")]:
         assert summary[column].between(0, 1).all(), column
-    per_image = pd.read_csv(run_dir / f"results/{DATASET}/tables/bounds_images.csv")
+    per_image = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/bounds_images.csv")
     assert len(per_image) == len(summary) * bounds.settings["n_images"]
     assert set(per_image["best_attack"]) <= set(bounds.settings["attacks"])
     for model in models:
-        rows = pd.read_parquet(run_dir / f"results/{DATASET}/bounds/{model}/ig.parquet")
+        rows = pd.read_parquet(run_dir / f"results/default/{DATASET}/bounds/{model}/ig.parquet")
         relu = model.startswith("test_resnet")  # EfficientNet uses SiLU: smooth, no surrogate
         assert rows["surrogate"].eq(relu).all(), model
         if not relu:
             assert rows["real_deviation"].equals(rows["deviation"])
-    relation = pd.read_csv(run_dir / f"results/{DATASET}/tables/bounds_gini.csv")
+    relation = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/bounds_gini.csv")
     pooled = relation[(relation["model"] == "all") & (relation["quantity"] == "relative_sensitivity")]
     assert len(pooled) == len(methods) * len(radii)
     assert (pooled["n"] == len(models) * bounds.settings["n_images"]).all()
@@ -133,9 +133,9 @@ def test_bounds_cover_every_model_method_and_radius_and_the_surrogate_only_where
 
 
 def _attack_rows(run_dir, kind: str, method: str = "ig") -> pd.DataFrame:
-    selection = set(pd.read_parquet(run_dir / f"results/{DATASET}/tables/selection.parquet")["pool_index"])
+    selection = set(pd.read_parquet(run_dir / f"results/default/{DATASET}/tables/selection.parquet")["pool_index"])
     frames = []
-    for path in sorted((run_dir / f"results/{DATASET}/{kind}").glob(f"*/{method}.parquet")):
+    for path in sorted((run_dir / f"results/default/{DATASET}/{kind}").glob(f"*/{method}.parquet")):
         frame = pd.read_parquet(path)
         frames.append(frame[frame["pool_index"].isin(selection)].assign(model=path.parent.name))
     return pd.concat(frames, ignore_index=True)
@@ -148,7 +148,7 @@ def test_noise_attack_guided_by_attribution_beats_random_noise(run_dir, default_
     # the ranking is what makes Type I an attack: at the same k it must beat noise at random places
     assert (rates["type1"] > rates["random"]).all(), rates
     assert (rates["type2"] > rates["type1"]).all(), rates
-    table = pd.read_csv(run_dir / f"results/{DATASET}/tables/noise_ig.csv")
+    table = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/noise_ig.csv")
     n_models = len(load_experiment(default_config).models)
     assert len(table) == 3 * 5 * n_models and table["mean"].between(0, 1).all()
 
@@ -165,18 +165,18 @@ def test_occlusion_success_at_the_smaller_budget_implies_success_at_the_larger(r
 
 
 def test_ablation_and_transfer_tables(run_dir, default_config):
-    ablation = pd.read_csv(run_dir / f"results/{DATASET}/tables/ablation.csv")
+    ablation = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/ablation.csv")
     methods = default_config["attribution"]["methods"]
     assert set(ablation["method"]) == set(methods)
     occlusion = {"Occ-B", "Occ-G", "Occ-W"}
     random = {f"{c} random" for c in occlusion}  # the random-region control beside the guided occlusion
     assert set(ablation["column"]) == {"Gini", "Noise I", "Noise II", *occlusion, *random}
     assert len(ablation) == len(methods) * 4 * 9  # (std, largest ε) x 2 architectures, 9 columns
-    transfer = pd.read_csv(run_dir / f"results/{DATASET}/tables/transfer_ig.csv")
+    transfer = pd.read_csv(run_dir / f"results/default/{DATASET}/tables/transfer_ig.csv")
     assert len(transfer.groupby(["source", "target"])) == 4
     assert (transfer["rebuild_mismatches"] == 0).all()  # every attacked image regenerated exactly
     assert transfer["transfer_share"].between(0, 1).all()
-    markdown = (run_dir / f"results/{DATASET}/tables/transfer_ig.md").read_text()
+    markdown = (run_dir / f"results/default/{DATASET}/tables/transfer_ig.md").read_text()
     assert "→" in markdown and "differs from the recorded one: 0" in markdown
 
 

@@ -61,7 +61,7 @@ pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 IG = "ig_steps"  # a custom id: the `ig` preset's settings (20 Riemann steps, N(0, 1) baseline)
 OTHER = "ixg"
 EPOCHS = 4
-RESULTS = Path("results") / DATASET
+RESULTS = Path("results") / "default" / DATASET
 
 
 def incremental_config() -> dict:

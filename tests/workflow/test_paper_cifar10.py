@@ -93,26 +93,26 @@ def test_the_config_is_the_papers_cifar_setting(monkeypatch):
 @pytest.mark.slow
 def test_every_model_is_trained_on_the_cifar_batches(paper_run):
     workdir, experiment = paper_run
-    models = pd.read_csv(workdir / f"results/{DATASET}/tables/models.csv")
+    models = pd.read_csv(workdir / f"results/default/{DATASET}/tables/models.csv")
     assert (
         set(models["model"])
         == set(experiment.models)
         == {f"{a}-{t}-s0" for a in ("resnet18", "densenet121") for t in ("std", "linf8")}
     )
     assert (models["clean_accuracy"] >= 0.6).all(), models[["model", "clean_accuracy"]]
-    card = read_json(workdir / f"results/{DATASET}/models/resnet18-linf8-s0.json")
+    card = read_json(workdir / f"results/default/{DATASET}/models/resnet18-linf8-s0.json")
     assert card["recipe"]["optimizer"] == "sgd" and card["spec"]["arch"] == "cifar_resnet18"
 
 
 @pytest.mark.slow
 def test_tables_and_the_paper_side_by_side(paper_run):
     workdir, experiment = paper_run
-    selection = read_json(workdir / f"results/{DATASET}/tables/selection.json")
+    selection = read_json(workdir / f"results/default/{DATASET}/tables/selection.json")
     assert selection["n"] >= 2
-    gini = pd.read_csv(workdir / f"results/{DATASET}/tables/gini_ig.csv")
+    gini = pd.read_csv(workdir / f"results/default/{DATASET}/tables/gini_ig.csv")
     rows = gini[(gini["transform"] == "abs") & (gini["scope"] == "global")]
     assert set(rows["models"]) == set(experiment.models)
-    comparison = pd.read_csv(workdir / f"results/{DATASET}/tables/paper_comparison.csv")
+    comparison = pd.read_csv(workdir / f"results/default/{DATASET}/tables/paper_comparison.csv")
     table1 = comparison[comparison["table"] == "Table 1"]
     # every model has its global and regional Table 1 cell: 2 architectures x 2 trainings x 2 scopes
     assert len(table1) == 8, table1
@@ -120,13 +120,13 @@ def test_tables_and_the_paper_side_by_side(paper_run):
     cell = table1[(table1["arch"] == "ResNet18") & (table1["epsilon_255"] == 8) & (table1["metric"] == "gini_global")]
     assert cell["paper"].item() == pytest.approx(0.73)
     assert cell["this_run"].item() == pytest.approx(rows[rows["models"] == "resnet18-linf8-s0"]["mean"].item())
-    assert "Duan et al." in (workdir / f"results/{DATASET}/tables/paper_comparison.md").read_text()
+    assert "Duan et al." in (workdir / f"results/default/{DATASET}/tables/paper_comparison.md").read_text()
 
 
 @pytest.mark.slow
 def test_the_configs_bounds_stage_runs_on_the_resnet_pair(paper_run):
     workdir, experiment = paper_run
-    summary = pd.read_csv(workdir / f"results/{DATASET}/tables/bounds.csv")
+    summary = pd.read_csv(workdir / f"results/default/{DATASET}/tables/bounds.csv")
     radii = sum(len(v) for v in experiment.bounds.settings["epsilons"].values())
     assert radii == 4 and len(summary) == 2 * radii  # l2 0.25, 0.5 and l∞ 2/255, 8/255 for both models
     assert set(summary["model"]) == {"resnet18-std-s0", "resnet18-linf8-s0"}

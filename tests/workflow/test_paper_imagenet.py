@@ -108,12 +108,12 @@ def test_every_checkpoint_was_downloaded_once_and_converted(paper_run):
     workdir, experiment, requested = paper_run
     assert sorted(requested) == sorted(rmt_filename(m) for m in experiment.models.values())
     for model in experiment.models:
-        record = read_json(workdir / f"results/{DATASET}/fetched/{model}.json")
+        record = read_json(workdir / f"results/default/{DATASET}/fetched/{model}.json")
         assert record["fetch"]["layout"] == "robust_models_transfer"
         assert record["fetch"]["url"].startswith("http://127.0.0.1:")
         assert record["mean"] == pytest.approx([0.485, 0.456, 0.406])
         assert record["num_classes"] == 1000
-        card = read_json(workdir / f"results/{DATASET}/models/{model}.json")
+        card = read_json(workdir / f"results/default/{DATASET}/models/{model}.json")
         assert card["clean_accuracy"] == pytest.approx(0.5)  # half the images are of the favoured class
         assert set(card["robust_accuracy"]) >= {"1/255", "4/255"}
 
@@ -121,14 +121,14 @@ def test_every_checkpoint_was_downloaded_once_and_converted(paper_run):
 @pytest.mark.slow
 def test_tables_cover_every_model_on_the_selected_images(paper_run):
     workdir, experiment, _ = paper_run
-    selection = read_json(workdir / f"results/{DATASET}/tables/selection.json")
+    selection = read_json(workdir / f"results/default/{DATASET}/tables/selection.json")
     assert selection["n"] == 3
-    gini = pd.read_csv(workdir / f"results/{DATASET}/tables/gini_ig.csv")
+    gini = pd.read_csv(workdir / f"results/default/{DATASET}/tables/gini_ig.csv")
     rows = gini[(gini["transform"] == "abs") & (gini["scope"] == "regional")]
     assert set(rows["models"]) == set(experiment.models) and (rows["n_images"] == 3).all()
     assert rows["mean"].between(0, 1).all()
     for kind in ("noise", "occlusion", "transfer"):
-        table = pd.read_csv(workdir / f"results/{DATASET}/tables/{kind}_ig.csv")
+        table = pd.read_csv(workdir / f"results/default/{DATASET}/tables/{kind}_ig.csv")
         assert len(table) > 0, kind
-    occlusion = pd.read_csv(workdir / f"results/{DATASET}/tables/occlusion_ig.csv")
+    occlusion = pd.read_csv(workdir / f"results/default/{DATASET}/tables/occlusion_ig.csv")
     assert set(occlusion["budget"]) == {"N=5, R=10", "N=10, R=20"}

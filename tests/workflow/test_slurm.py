@@ -149,7 +149,7 @@ def test_each_training_log_names_its_slurm_job_and_the_gpu_slurm_gave_it(slurm_r
     }
     assert sorted(trained) == sorted(MODELS)
     for model, job_id in trained.items():
-        log = (workdir / f"results/{DATASET}/logs/train_model/{model}.log").read_text()
+        log = (workdir / f"results/default/{DATASET}/logs/train_model/{model}.log").read_text()
         assert re.search(rf"device cpu; host \S+, Slurm job {job_id}, CUDA_VISIBLE_DEVICES=[01],", log), log[:2000]
 
 
@@ -188,5 +188,5 @@ def test_training_killed_at_its_time_limit_is_resubmitted_and_resumes_from_its_l
     resumed = int(re.search(rf"resuming \S+ from epoch (\d+)/{EPOCHS}", second).group(1))
     assert 1 <= last_epoch < EPOCHS and resumed in (last_epoch, last_epoch - 1), (last_epoch, resumed)
     assert "DUE TO TIME LIMIT" not in second  # resumed at full speed, it finished
-    card = json.loads((workdir / f"results/{DATASET}/models/{MODELS[0]}.json").read_text())
+    card = json.loads((workdir / f"results/default/{DATASET}/models/{MODELS[0]}.json").read_text())
     assert len(card["history"]) == EPOCHS and card["resumed_from_epoch"] == resumed

@@ -40,7 +40,7 @@ def test_every_planned_job_ran_and_nothing_is_left_to_do(tiny_run, planned):
 
 
 def test_each_table_has_its_markdown_csv_and_rows(tiny_run):
-    folder = tiny_run / "results" / DATASET / "tables"
+    folder = tiny_run / "results" / "default" / DATASET / "tables"
     for csv in folder.glob("*.csv"):
         if csv.stem != "paper_comparison":  # the paper has no numbers of the synthetic data set
             assert len(pd.read_csv(csv)), csv.name
@@ -51,7 +51,7 @@ def test_each_table_has_its_markdown_csv_and_rows(tiny_run):
 
 
 def test_report_has_a_section_per_stage(tiny_run):
-    html = (tiny_run / "results" / "report.html").read_text(errors="ignore")
+    html = (tiny_run / "results" / "default" / "report.html").read_text(errors="ignore")
     for heading in (
         "Models",
         "Gini",

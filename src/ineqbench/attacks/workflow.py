@@ -8,11 +8,11 @@ from __future__ import annotations
 from ineqbench.attacks.settings import ATTACK_FAMILIES
 
 
-def family_rows(family: str, dataset: str, model: str, method: str) -> str:
+def family_rows(exp, family: str, dataset: str, model: str, method: str) -> str:
     """Where a family's rows of one model are stored: per method when the family is guided by the maps."""
     if ATTACK_FAMILIES.get(family).guided:
-        return f"results/{dataset}/{family}/{model}/{method}.parquet"
-    return f"results/{dataset}/{family}/{model}.parquet"
+        return f"{exp.results}/{dataset}/{family}/{model}/{method}.parquet"
+    return f"{exp.results}/{dataset}/{family}/{model}.parquet"
 
 
 def attack_context(exp, dataset: str) -> dict:
@@ -45,7 +45,8 @@ def transfer_rows(exp):
     """{family: the source's rows} of one transfer job."""
 
     def rows(wildcards) -> dict:
-        return {f: family_rows(f, wildcards.dataset, wildcards.source, wildcards.method) for f in exp.attacks.families}
+        w = wildcards
+        return {f: family_rows(exp, f, w.dataset, w.source, w.method) for f in exp.attacks.families}
 
     return rows
 
@@ -56,7 +57,7 @@ def table_rows(exp, table: str):
     def rows(wildcards) -> dict:
         models = exp.model_ids(wildcards.dataset)
         return {
-            f: {m: family_rows(f, wildcards.dataset, m, wildcards.method) for m in models}
+            f: {m: family_rows(exp, f, wildcards.dataset, m, wildcards.method) for m in models}
             for f in exp.attacks.families
             if ATTACK_FAMILIES.get(f).table == table
         }
@@ -72,7 +73,7 @@ def ablation_rows(exp):
         models = exp.model_ids(wildcards.dataset)
         return {
             f: {
-                method: {m: family_rows(f, wildcards.dataset, m, method) for m in models}
+                method: {m: family_rows(exp, f, wildcards.dataset, m, method) for m in models}
                 for method in exp.attacks.methods
             }
             for f in exp.attacks.families
@@ -87,7 +88,7 @@ def ablation_scores(exp):
     def scores(wildcards) -> dict:
         return {
             method: {
-                m: f"results/{wildcards.dataset}/inequality/{m}/{method}.parquet"
+                m: f"{exp.results}/{wildcards.dataset}/inequality/{m}/{method}.parquet"
                 for m in exp.model_ids(wildcards.dataset)
             }
             for method in exp.attacks.methods
@@ -102,7 +103,7 @@ def transfers(exp):
     def paths(wildcards) -> dict:
         found: dict[str, dict[str, str]] = {}
         for source, target in exp.attacks.transfer_pairs[wildcards.dataset]:
-            path = f"results/{wildcards.dataset}/transfer/{source}/{target}/{wildcards.method}.parquet"
+            path = f"{exp.results}/{wildcards.dataset}/transfer/{source}/{target}/{wildcards.method}.parquet"
             found.setdefault(source, {})[target] = path
         return found
 
@@ -118,12 +119,12 @@ def targets(exp):
         tables = sorted({ATTACK_FAMILIES.get(f).table for f in families})
         found = []
         for method in exp.attacks.methods:
-            found += [f"results/{dataset}/tables/{table}_{method}.md" for table in tables]
+            found += [f"{exp.results}/{dataset}/tables/{table}_{method}.md" for table in tables]
             if "occlusion" in families:
-                found.append(f"results/{dataset}/figures/occlusion_examples_{method}.png")
+                found.append(f"{exp.results}/{dataset}/figures/occlusion_examples_{method}.png")
         if exp.attacks.methods and families:
-            found.append(f"results/{dataset}/tables/ablation.md")
-        found += [f"results/{dataset}/tables/transfer_{method}.md" for method in exp.attacks.transfer_methods]
+            found.append(f"{exp.results}/{dataset}/tables/ablation.md")
+        found += [f"{exp.results}/{dataset}/tables/transfer_{method}.md" for method in exp.attacks.transfer_methods]
         return found
 
     return of_dataset

@@ -151,6 +151,16 @@ def bounds_config(raw: dict, shared) -> BoundsConfig:
         "seed": shared.seed,
     }
     chosen = {d: tuple(_models(raw["models"], models, d)) if methods else () for d in datasets}
+    if methods and isinstance(raw["models"], str):
+        for d, ids in chosen.items():
+            if not ids:
+                raise ConfigError(
+                    f'bounds/models: {raw["models"]!r} selects no model of data set {d!r} ("auto" needs a '
+                    "standard and an adversarially trained model of one architecture and seed); list the "
+                    "models to bound, or set bounds/methods: [] to bound none"
+                )
+    elif methods and not any(chosen.values()):
+        raise ConfigError("bounds/models: the list selects no model; list at least one model id")
     for d, ids in chosen.items():
         if ids and raw["n_images"] > datasets[d].pool_size:
             raise ConfigError(

@@ -24,7 +24,7 @@ def bound_rows(exp):
     def rows(wildcards) -> dict:
         models = exp.bounds.model_ids(wildcards.dataset)
         return {
-            method: {m: f"results/{wildcards.dataset}/bounds/{m}/{method}.parquet" for m in models}
+            method: {m: f"{exp.results}/{wildcards.dataset}/bounds/{m}/{method}.parquet" for m in models}
             for method in exp.bounds.methods
         }
 
@@ -35,6 +35,6 @@ def targets(exp):
     def of_dataset(dataset: str) -> list[str]:
         if not exp.bounds.model_ids(dataset):
             return []
-        return [f"results/{dataset}/tables/bounds.md", f"results/{dataset}/tables/bounds_gini.md"]
+        return [f"{exp.results}/{dataset}/tables/bounds.md", f"{exp.results}/{dataset}/tables/bounds_gini.md"]
 
     return of_dataset

@@ -11,7 +11,7 @@ def comparison_tables(exp):
     of the robust-models-transfer README. Named inputs, so the job knows which table is which."""
 
     def tables(wildcards) -> dict:
-        folder = f"results/{wildcards.dataset}/tables"
+        folder = f"{exp.results}/{wildcards.dataset}/tables"
         found = {"ablation": f"{folder}/ablation.csv", "models": f"{folder}/models.csv"}
         if "ig" in exp.methods:
             found["gini_ig"] = f"{folder}/gini_ig.csv"
