@@ -6,14 +6,25 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: run test test-slow test-all lint report clean-results
+.PHONY: run test test-slow test-all lint report clean-results lock
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+UV := uv==0.13.9
+
+# Every library at the version and hash of the committed lock; then the package itself, without deps.
+$(STAMP): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh the lock: the newest versions that pyproject.toml allows, with their hashes (docs/testing.md).
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet $(UV)
+	.lock-venv/bin/uv pip compile pyproject.toml --extra test --generate-hashes --universal \
+		--python-version 3.11 --upgrade -o $(LOCK)
+	rm -rf .lock-venv
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/local

@@ -31,6 +31,7 @@ rule attack_noise:
     benchmark:
         "<results>/{dataset}/benchmarks/attack_noise/{model}/{method}.tsv"
     params:
+        code=code_of("attack_noise"),
         settings=FAMILIES.get("noise", {}),
         context=attack_workflow.family_context(EXP, "noise"),
     wildcard_constraints:
@@ -57,6 +58,7 @@ rule attack_occlusion:
     benchmark:
         "<results>/{dataset}/benchmarks/attack_occlusion/{model}/{method}.tsv"
     params:
+        code=code_of("attack_occlusion"),
         settings=FAMILIES.get("occlusion", {}),
         context=attack_workflow.family_context(EXP, "occlusion"),
     wildcard_constraints:
@@ -83,6 +85,7 @@ rule attack_random_occlusion:
     benchmark:
         "<results>/{dataset}/benchmarks/attack_random_occlusion/{model}.tsv"
     params:
+        code=code_of("attack_random_occlusion"),
         settings=FAMILIES.get("random_occlusion", {}),
         context=attack_workflow.family_context(EXP, "random_occlusion"),
     threads: 1
@@ -108,6 +111,7 @@ rule transfer_attacks:
     log:
         "<results>/{dataset}/logs/transfer_attacks/{source}/{target}/{method}.log",
     params:
+        code=code_of("transfer_attacks"),
         source_rows=TRANSFER_ROWS.param,
         settings=FAMILIES,
         context=attack_workflow.full_context(EXP),
@@ -139,6 +143,7 @@ rule aggregate_noise:
     log:
         "<results>/{dataset}/logs/aggregate_noise/{method}.log",
     params:
+        code=code_of("aggregate_noise"),
         rows=NOISE_TABLE_ROWS.param,
         cards=CARDS.param,
         n_boot=EXP.report["bootstrap_samples"],
@@ -162,6 +167,7 @@ rule aggregate_occlusion:
     log:
         "<results>/{dataset}/logs/aggregate_occlusion/{method}.log",
     params:
+        code=code_of("aggregate_occlusion"),
         rows=OCCLUSION_TABLE_ROWS.param,
         cards=CARDS.param,
         n_boot=EXP.report["bootstrap_samples"],
@@ -186,6 +192,7 @@ rule plot_occlusion_examples:
     log:
         "<results>/{dataset}/logs/plot_occlusion_examples/{method}.log",
     params:
+        code=code_of("plot_occlusion_examples"),
         occlusion=OCCLUSION_ROWS.param,
         attributions=ATTRIBUTIONS.param,
         cards=CARDS.param,
@@ -211,6 +218,7 @@ rule aggregate_ablation:
     log:
         "<results>/{dataset}/logs/aggregate_ablation.log",
     params:
+        code=code_of("aggregate_ablation"),
         scores=ABLATION_SCORES.param,
         rows=ABLATION_ROWS.param,
         cards=CARDS.param,
@@ -236,6 +244,7 @@ rule aggregate_transfer:
     log:
         "<results>/{dataset}/logs/aggregate_transfer/{method}.log",
     params:
+        code=code_of("aggregate_transfer"),
         transfers=TRANSFERS.param,
         cards=CARDS.param,
     script:

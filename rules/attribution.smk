@@ -11,6 +11,7 @@ rule attribute:
     benchmark:
         "<results>/{dataset}/benchmarks/attribute/{model}/{method}.tsv"
     params:
+        code=code_of("attribute"),
         method=method_settings,
         seed=EXP.seed,
         options=EXP.attribution_options,

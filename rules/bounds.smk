@@ -22,6 +22,7 @@ rule bound_attribution:
     benchmark:
         "<results>/{dataset}/benchmarks/bound_attribution/{model}/{method}.tsv"
     params:
+        code=code_of("bound_attribution"),
         method=bounds_workflow.method_spec(EXP),
         settings=EXP.bounds.settings,
         dataset=dataset_region_settings,
@@ -61,6 +62,7 @@ rule aggregate_bounds:
     log:
         "<results>/{dataset}/logs/aggregate_bounds.log",
     params:
+        code=code_of("aggregate_bounds"),
         bounds=BOUNDS.param,
         cards=BOUNDED_CARDS.param,
         n_boot=EXP.report["bootstrap_samples"],

@@ -5,8 +5,12 @@
 
 import re
 import sys
+from pathlib import Path
 
+from ineqbench.code_version import code_version, script_of
 from ineqbench.config import ConfigError, experiment_name, load_experiment
+from ineqbench.code_status import flagged_lines
+from ineqbench.ledger import code_param
 from ineqbench.fetch.model_sources import SOURCES
 
 try:
@@ -34,6 +38,25 @@ wildcard_constraints:
     source=MODEL_ID_RE,
     target=MODEL_ID_RE,
     method="|".join(dict.fromkeys(METHODS + BOUND_METHODS)),
+
+
+# ---- the code of a rule (its script and the package modules the script reaches) ----
+def code_of(rule_name):
+    """A rule's `code` param: an output made by other code than the rule's current version is out of
+    date (ineqbench.ledger says which made it; an output made before code tracking is only flagged).
+    A function of the wildcards alone: Snakemake ignores params computed from `output`."""
+    version = code_version(script_of(rule_name, Path(workflow.basedir) / "workflow_scripts"))
+
+    def code(wildcards):
+        first_output = workflow.get_rule(rule_name).output[0].apply_wildcards(wildcards)
+        return code_param(version, first_output)
+
+    return code
+
+
+# The report's first lines say which outputs were not made by the current code (report/workflow.rst).
+if workflow.global_report_settings is not None:
+    config["code_status"] = flagged_lines(Path(RESULTS), Path(workflow.basedir))
 
 
 # ---- the default targets: each stage's rules file registers what it finally makes of a data set ----
@@ -89,6 +112,13 @@ def models_made_by(rule_name):
     has exactly one producing rule, whatever sources are registered."""
     ids = [m.id for m in EXP.models.values() if SOURCES.get(m.source).rule == rule_name]
     return "|".join(re.escape(i) for i in ids) or "^$"
+
+
+def model_record(wildcards):
+    """What made a model's weights: the training record (trained/) or the fetch record (fetched/)."""
+    made_by = SOURCES.get(EXP.models[wildcards.model].source).rule
+    folder = "trained" if made_by == "train_model" else "fetched"
+    return f"{RESULTS}/{wildcards.dataset}/{folder}/{wildcards.model}.json"
 
 
 # ---- per-model params: only this model's settings, so adding a model reruns nothing else ----

@@ -7,6 +7,7 @@ rule prepare_dataset:
     log:
         "<results>/{dataset}/logs/prepare_dataset.log",
     params:
+        code=code_of("prepare_dataset"),
         settings=dataset_build_settings,
         seed=EXP.seed,
     script:

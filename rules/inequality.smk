@@ -15,6 +15,7 @@ rule score_inequality:
     log:
         "<results>/{dataset}/logs/score_inequality/{model}/{method}.log",
     params:
+        code=code_of("score_inequality"),
         transforms=list(EXP.transforms),
         settings=dataset_region_settings,
     script:
@@ -37,6 +38,7 @@ rule aggregate_gini:
     log:
         "<results>/{dataset}/logs/aggregate_gini/{method}.log",
     params:
+        code=code_of("aggregate_gini"),
         scores=SCORES.param,
         cards=CARDS.param,
         n_boot=EXP.report["bootstrap_samples"],
@@ -59,6 +61,7 @@ rule plot_attribution_maps:
     log:
         "<results>/{dataset}/logs/plot_attribution_maps/{method}.log",
     params:
+        code=code_of("plot_attribution_maps"),
         attributions=ATTRIBUTIONS.param,
         scores=SCORES.param,
         cards=CARDS.param,

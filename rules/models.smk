@@ -5,15 +5,15 @@ rule train_model:
         info="<results>/{dataset}/data/dataset.json",
     output:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        card="<results>/{dataset}/models/{model}.json",
+        record="<results>/{dataset}/trained/{model}.json",
     log:
         "<results>/{dataset}/logs/train_model/{model}.log",
     benchmark:
         "<results>/{dataset}/benchmarks/train_model/{model}.tsv"
     params:
+        code=code_of("train_model"),
         spec=model_spec,
         recipe=model_recipe,
-        settings=dataset_eval_settings,
         # per-epoch state for a resubmitted job (--retries); a param, not an output, because
         # Snakemake deletes the outputs of a failed job. The job removes it once the model is saved.
         resume=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/models/resume/{wildcards.model}.pt",
@@ -37,6 +37,8 @@ rule predict:
         "<results>/{dataset}/predictions/{model}.parquet",
     log:
         "<results>/{dataset}/logs/predict/{model}.log",
+    params:
+        code=code_of("predict"),
     threads: 1
     resources:
         gpu=1,
@@ -56,6 +58,7 @@ rule fetch_checkpoint:
     log:
         "<results>/{dataset}/logs/fetch_checkpoint/{model}.log",
     params:
+        code=code_of("fetch_checkpoint"),
         spec=model_spec,
         download_dir=EXP.fetch["download_dir"],
     wildcard_constraints:
@@ -65,19 +68,19 @@ rule fetch_checkpoint:
         "../workflow_scripts/fetch_checkpoint.py"
 
 
+# Every model's card, trained or fetched: a job of its own, so new evaluation settings never retrain.
 rule evaluate_model:
     input:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        record="<results>/{dataset}/fetched/{model}.json",
+        record=model_record,
         test="<results>/{dataset}/data/test.npz",
     output:
         card="<results>/{dataset}/models/{model}.json",
     log:
         "<results>/{dataset}/logs/evaluate_model/{model}.log",
     params:
+        code=code_of("evaluate_model"),
         settings=dataset_eval_settings,
-    wildcard_constraints:
-        model=models_made_by("fetch_checkpoint"),
     threads: 1
     resources:
         gpu=1,
@@ -99,6 +102,7 @@ rule select_images:
     log:
         "<results>/{dataset}/logs/select_images.log",
     params:
+        code=code_of("select_images"),
         predictions=PREDICTIONS.param,
         settings=dataset_selection_settings,
     script:
@@ -115,6 +119,7 @@ rule aggregate_models:
     log:
         "<results>/{dataset}/logs/aggregate_models.log",
     params:
+        code=code_of("aggregate_models"),
         cards=CARDS.param,
     script:
         "../workflow_scripts/aggregate_models.py"

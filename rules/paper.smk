@@ -15,6 +15,7 @@ rule compare_with_paper:
     log:
         "<results>/{dataset}/logs/compare_with_paper.log",
     params:
+        code=code_of("compare_with_paper"),
         paper_dataset=paper_workflow.paper_dataset(EXP),
     script:
         "../workflow_scripts/compare_with_paper.py"

@@ -1,10 +1,10 @@
 """Snakemake adapter of the aggregate_bounds rule."""
 
 from ineqbench.bounds.aggregate import aggregate_bounds
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     aggregate_bounds(
         dataset=sm.wildcards.dataset,
         bound_paths=sm.params.bounds,

@@ -1,10 +1,10 @@
 """Snakemake adapter of the aggregate_gini rule."""
 
 from ineqbench.inequality.aggregate import aggregate_gini
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     aggregate_gini(
         dataset=sm.wildcards.dataset,
         method=sm.wildcards.method,

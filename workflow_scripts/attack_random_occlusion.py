@@ -1,10 +1,10 @@
 """Snakemake adapter of the attack_random_occlusion rule."""
 
 from ineqbench.attacks.random_occlusion import attack_random_occlusion
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     attack_random_occlusion(
         weights_path=sm.input.weights,
         card_path=sm.input.card,

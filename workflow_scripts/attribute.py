@@ -1,10 +1,10 @@
 """Snakemake adapter of the attribute rule."""
 
 from ineqbench.attribution.compute import attribute
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     options = sm.params.options
     attribute(
         weights_path=sm.input.weights,

@@ -1,10 +1,10 @@
 """Snakemake adapter of the evaluate_model rule."""
 
-from ineqbench.fetch.job import evaluate_model
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
+from ineqbench.models.train_job import evaluate_model
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     s = sm.params.settings
     evaluate_model(
         weights_path=sm.input.weights,

@@ -1,10 +1,10 @@
 """Snakemake adapter of the fetch_checkpoint rule."""
 
 from ineqbench.fetch.job import fetch_checkpoint
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     fetch_checkpoint(
         spec=sm.params.spec,
         info_path=sm.input.info,

@@ -1,10 +1,10 @@
 """Snakemake adapter of the plot_attribution_maps rule."""
 
 from ineqbench.inequality.aggregate import plot_attribution_maps
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     plot_attribution_maps(
         dataset=sm.wildcards.dataset,
         method=sm.wildcards.method,

@@ -1,10 +1,10 @@
 """Snakemake adapter of the predict rule."""
 
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 from ineqbench.models.predict_job import predict
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     predict(
         weights_path=sm.input.weights,
         card_path=sm.input.card,

@@ -1,10 +1,10 @@
 """Snakemake adapter of the prepare_dataset rule."""
 
 from ineqbench.data.prepare import prepare_dataset
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     s = sm.params.settings
     prepare_dataset(
         builder=s["builder"],

@@ -1,10 +1,10 @@
 """Snakemake adapter of the score_inequality rule."""
 
 from ineqbench.inequality.score import score_inequality
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     score_inequality(
         attributions_path=sm.input.attributions,
         test_path=sm.input.test,

@@ -1,10 +1,10 @@
 """Snakemake adapter of the select_images rule."""
 
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 from ineqbench.reporting.models import select_images
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     select_images(
         prediction_paths=sm.params.predictions,
         n_images=sm.params.settings["n_images"],

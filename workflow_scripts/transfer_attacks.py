@@ -1,10 +1,10 @@
 """Snakemake adapter of the transfer_attacks rule."""
 
 from ineqbench.attacks.transfer import transfer_attacks
-from ineqbench.logs import job_logging
+from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-with job_logging(sm.log[0]):
+with snakemake_job(sm):
     i = sm.input
     transfer_attacks(
         source_weights=i.source_weights,

@@ -35,7 +35,7 @@ from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon
 from ineqbench.models.timm_names import timm_names
 from ineqbench.registry import UnknownNameError
 from ineqbench.reporting import settings as _report  # noqa: F401
-from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, check_name
+from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, check_name, schema_of
 from ineqbench.threat_norms import THREAT_NORMS
 
 CONFIG_SECTIONS.add(
@@ -208,26 +208,45 @@ def _grid_archs(row: dict) -> list[str]:
 
 def _expand_grid(rows: list[dict]) -> list[dict]:
     entries = []
-    for row in rows:
-        for arch in _grid_archs(row):
-            for eps in row["epsilons"]:
-                for seed in row["seeds"]:
-                    value = parse_epsilon(eps, row["norm"])
-                    entries.append(
-                        {
-                            "id": default_model_id(row["name"] or arch, row["norm"], value, seed),
-                            "dataset": row["dataset"],
-                            "arch": arch,
-                            "source": row["source"],
-                            "norm": row["norm"],
-                            "epsilon": value,
-                            "seed": seed,
-                            "recipe": row["recipe"],
-                            "arch_kwargs": row["arch_kwargs"],
-                            "source_options": row["source_options"],
-                        }
-                    )
+    for index, row in enumerate(rows):
+        try:
+            entries += _expand_row(row)
+        except ValueError as err:
+            raise ValueError(f"row {index} ({row['dataset']}, {row['arch']}): {err}") from None
     return entries
+
+
+def _expand_row(row: dict) -> list[dict]:
+    entries = []
+    for arch in _grid_archs(row):
+        for eps in row["epsilons"]:
+            for seed in row["seeds"]:
+                value = parse_epsilon(eps, row["norm"])
+                entries.append(
+                    {
+                        "id": default_model_id(row["name"] or arch, row["norm"], value, seed),
+                        "dataset": row["dataset"],
+                        "arch": arch,
+                        "source": row["source"],
+                        "norm": row["norm"],
+                        "epsilon": value,
+                        "seed": seed,
+                        "recipe": row["recipe"],
+                        "arch_kwargs": row["arch_kwargs"],
+                        "source_options": row["source_options"],
+                    }
+                )
+    return entries
+
+
+def _builder_options(builder, options: dict, where: str):
+    """The builder's options checked against its settings class: names, types, ranges."""
+    validator = jsonschema.Draft202012Validator(schema_of(builder.options))
+    errors = sorted(validator.iter_errors(options), key=lambda e: list(e.path))
+    if errors:
+        lines = [f"  at {'/'.join([where, *map(str, e.path)])}: {_schema_message(e)}" for e in errors]
+        raise ConfigError("data set options do not match the builder's:\n" + "\n".join(lines))
+    return builder.options(**options)
 
 
 def _recipe(name: str, raw: dict) -> TrainingRecipe:
@@ -259,6 +278,13 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
     for dataset, d in raw["datasets"].items():
         check_name(d["builder"], DATASETS, f"datasets/{dataset}/builder")
         d["options"] = {k: _expand_env(v, f"datasets/{dataset}/options/{k}") for k, v in d["options"].items()}
+        options = _builder_options(DATASETS.get(d["builder"]), d["options"], f"datasets/{dataset}/options")
+        n_test = options.test_images()
+        if n_test is not None and d["pool_size"] > n_test:
+            raise ConfigError(
+                f"datasets/{dataset}/pool_size {d['pool_size']} exceeds the {n_test} test images its options "
+                f"give; valid: at most {n_test} (or more test images)"
+            )
         try:
             eps = tuple(parse_epsilon(e) for e in d["eval_epsilons"])
         except ValueError as err:

@@ -13,10 +13,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported by the writers that need it: the DAG reads ledgers without it
+    import pandas as pd
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

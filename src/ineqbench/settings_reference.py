@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 from ineqbench.config import config_schema
+from ineqbench.data import DATASETS
+from ineqbench.settings import schema_of
 
 HEADER = """# Settings reference
 
@@ -50,8 +52,18 @@ def _rows(node: dict, path: str) -> list[str]:
     return rows
 
 
+def _builder_options() -> str:
+    """One table per data set builder: the keys of `datasets/<name>/options`."""
+    parts = ["", "## Data set builder options", ""]
+    for name in DATASETS:
+        schema = schema_of(DATASETS.get(name).options)
+        parts += [f"### `{name}`", "", schema.get("description", ""), "", "| key | type | default | description |"]
+        parts += ["|---|---|---|---|", *_rows(schema, "options"), ""]
+    return "\n".join(parts)
+
+
 def settings_reference() -> str:
-    return HEADER + "\n".join(_rows(config_schema(), "")) + "\n"
+    return HEADER + "\n".join(_rows(config_schema(), "")) + "\n" + _builder_options()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from ineqbench.code_status import flagged_lines
 from ineqbench.config import DEFAULT_CONFIG, experiment_name
 from ineqbench.io import read_json
 
@@ -27,6 +28,12 @@ def summary_lines(config: dict, experiment: str, root: Path = Path(".")) -> list
         info = base / "tables" / "selection.json"
         if info.exists():
             lines.append(f"    selection: {read_json(info)['description']}")
+    flags = flagged_lines(results, root) if results.exists() else []
+    lines += [f"  NOT MADE BY THE CURRENT CODE: {flag}" for flag in flags]
+    if flags:
+        lines.append(
+            "    (`python -m ineqbench.outputs status` lists them; docs/outputs.md, 'Which code made an output')"
+        )
     return lines
 
 

@@ -31,8 +31,6 @@ def local_env() -> dict[str, str]:
 TINY_CONFIG = ROOT / "config" / "tiny.yaml"
 DATASET = "synthetic_shapes"
 MODELS = ["test_resnet-std-s0", "test_resnet-linf4-s0"]
-# Columns that measure the run rather than the models (wall time), left out when two runs are compared.
-RUN_DEPENDENT_COLUMNS = {"train_seconds"}
 
 
 def load_config(path: Path) -> dict:
@@ -65,8 +63,13 @@ def write_config(workdir: Path, config: dict) -> None:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env=local_env())
+def run_snakemake(
+    workdir: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Snakemake in `workdir`; `env` adds variables (PYTHONPATH: run an edited copy of the package)."""
+    result = subprocess.run(
+        [*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env={**local_env(), **(env or {})}
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
@@ -189,10 +192,14 @@ def gpu_rules(dry_run_output: str) -> set[str]:
 def tables(workdir: Path, dataset: str = DATASET) -> dict[str, pd.DataFrame]:
     """Every CSV table of the run, by file name."""
     folder = workdir / "results" / "default" / dataset / "tables"
-    return {
-        path.name: pd.read_csv(path).drop(columns=RUN_DEPENDENT_COLUMNS, errors="ignore")
-        for path in sorted(folder.glob("*.csv"))
-    }
+    return {path.name: pd.read_csv(path) for path in sorted(folder.glob("*.csv"))}
+
+
+def table_files(workdir: Path, dataset: str = DATASET) -> dict[str, bytes]:
+    """The bytes of every CSV, Markdown and LaTeX table of a run: two runs of one lock repeat them exactly
+    (run-dependent values live in the logs, timings, provenance and ledger, not in tables)."""
+    folder = workdir / "results" / "default" / dataset / "tables"
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".md", ".tex")}
 
 
 def assert_same_tables(ours: dict[str, pd.DataFrame], reference: dict[str, pd.DataFrame]) -> None:

@@ -240,3 +240,29 @@ def test_each_config_file_is_its_own_experiment(tmp_path):
     with pytest.raises(ConfigError, match="experiment name 'my run'"):
         experiment_name(["my run.yaml"], root=tmp_path)
     assert load_experiment(load_config(ROOT / "config.yaml"), name="paper_cifar10").results == "results/paper_cifar10"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_tset": 500}, r"datasets/synthetic_shapes/options: .*'n_tset' was unexpected.*valid keys: seed, n_train"),
+        ({"n_test": "many"}, r"datasets/synthetic_shapes/options/n_test: 'many' is not of type 'integer'"),
+        ({"n_train": 0}, r"datasets/synthetic_shapes/options/n_train: 0 is less than the minimum of 1"),
+    ],
+)
+def test_data_builder_options_are_checked_by_name_type_and_range(config, options, message):
+    config["datasets"]["synthetic_shapes"]["options"].update(options)
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(config)
+
+
+def test_a_pool_larger_than_the_test_split_is_an_error(config):
+    config["datasets"]["synthetic_shapes"]["pool_size"] = 1001  # n_test is 1000
+    with pytest.raises(ConfigError, match=r"pool_size 1001 exceeds the 1000 test images .* at most 1000"):
+        load_experiment(config)
+
+
+def test_a_grid_error_names_its_row(config):
+    config["model_grid"][1]["epsilons"] = ["4/25x"]
+    with pytest.raises(ConfigError, match=r"model_grid: row 1 \(synthetic_shapes, test_resnet\): epsilon '4/25x'"):
+        load_experiment(config)

@@ -3,9 +3,12 @@ resources, its submission from its outputs."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ineqbench.workflow_rules import read_rules, slurm_plan
+from tests.helpers.workflow import ROOT
 
 RULES = """
 rule attack_thing:
@@ -82,3 +85,14 @@ def test_a_gpu_rule_without_a_time_limit_is_an_error(rules_dir):
     (rules_dir / "thing.smk").write_text(RULES.replace("        runtime=90,  # minutes\n", ""))
     with pytest.raises(ValueError, match=r"without a runtime.*attack_thing"):
         slurm_plan(rules_dir)
+
+
+def test_every_rule_tracks_its_code_and_every_script_runs_in_the_job_frame():
+    """The code param is what makes an edit of the package rerun the rule; the job frame is what records
+    which code made each output. A rule without either would silently keep stale outputs."""
+    for path in sorted((ROOT / "rules").glob("*.smk")):
+        for name, body in re.findall(r"^rule (\w+):\n((?:(?:    .*)?\n)*)", path.read_text(), flags=re.M):
+            if "    script:" in body:
+                assert f'        code=code_of("{name}"),\n' in body, f"rule {name} ({path.name}) has no code param"
+    for script in sorted((ROOT / "workflow_scripts").glob("*.py")):
+        assert "with snakemake_job(sm):" in script.read_text(), script.name

@@ -1,12 +1,11 @@
-"""The `fetch_checkpoint` and `evaluate_model` stages for published weights.
+"""The `fetch_checkpoint` stage for published weights.
 
 fetch_checkpoint (a local rule, on a node with internet): get the file through the spec's source,
 read it untrusted, load it into the architecture with strict key and shape checks, and write the
 suite's checkpoint (safetensors of the wrapped classifier) plus a fetch record. A wrong architecture,
 class count or layout fails here, on the login node, not in a GPU job.
 
-evaluate_model (a GPU job): clean accuracy on the test split and PGD accuracy, as for trained models,
-written into the model card every later stage reads.
+The model card is then made by `evaluate_model` (ineqbench.models.train_job), as for a trained model.
 """
 
 from __future__ import annotations
@@ -17,13 +16,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ineqbench.device import select_device
 from ineqbench.fetch.model_sources import SOURCES
-from ineqbench.io import read_json, sha256_file, write_json
+from ineqbench.io import read_json, sha256_file
 from ineqbench.models.architectures import build_classifier
-from ineqbench.models.checkpoint import load_model, save_checkpoint
+from ineqbench.models.checkpoint import save_checkpoint
 from ineqbench.models.spec import ModelSpec
-from ineqbench.models.train_job import evaluate_model_card
 from ineqbench.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -95,31 +92,3 @@ def fetch_checkpoint(*, spec: dict, info_path: str, download_dir: str, weights_p
         weights_path,
         sha256_file(weights_path)[:16],
     )
-
-
-def evaluate_model(
-    *,
-    weights_path: str,
-    record_path: str,
-    test_path: str,
-    eval_epsilons: list[float],
-    eval_pgd_steps: int,
-    eval_images: int,
-    card_path: str,
-    threads: int = 1,
-) -> None:
-    device = select_device(threads)
-    record = read_json(record_path)
-    spec = ModelSpec(**record["spec"])
-    model = load_model(weights_path, record_path, device)
-    metrics = evaluate_model_card(
-        model,
-        spec,
-        test_path,
-        eval_epsilons=eval_epsilons,
-        pgd_steps=eval_pgd_steps,
-        eval_images=eval_images,
-        device=device,
-    )
-    log.info("%s: clean accuracy %.4f on %s", spec.id, metrics["clean_accuracy"], device)
-    write_json(card_path, {**record, **metrics, "device": str(device), "weights_sha256": sha256_file(weights_path)})

@@ -1,5 +1,7 @@
-"""The `train_model` stage: train one spec on its data set, evaluate it, save weights and card.
+"""The `train_model` stage: train one spec on its data set, save its weights and a training record;
+and the `evaluate_model` stage that turns any model's record (trained or fetched) into its card.
 
+Evaluation is a job of its own, so changing the evaluation settings re-evaluates and never retrains.
 With a `resume_path` the job saves its state after every epoch and a rerun (after a kill at the
 time limit) continues from it; the state is removed once the checkpoint is written.
 """
@@ -11,9 +13,9 @@ import time
 
 from ineqbench.data.prepare import load_split
 from ineqbench.device import select_device
-from ineqbench.io import read_json
+from ineqbench.io import read_json, sha256_file, write_json
 from ineqbench.models.architectures import build_classifier
-from ineqbench.models.checkpoint import save_checkpoint
+from ineqbench.models.checkpoint import load_model, save_checkpoint
 from ineqbench.models.resume import ResumeFile, training_fingerprint
 from ineqbench.models.spec import ModelSpec, epsilon_label
 from ineqbench.models.training import TrainingRecipe, clean_accuracy, robust_accuracy, train_classifier
@@ -71,11 +73,8 @@ def train_model(
     train_path: str,
     test_path: str,
     info_path: str,
-    eval_epsilons: list[float],
-    eval_pgd_steps: int,
-    eval_images: int,
     weights_path: str,
-    card_path: str,
+    record_path: str,
     resume_path: str | None = None,
     threads: int = 1,
 ) -> None:
@@ -115,18 +114,8 @@ def train_model(
         on_epoch_end=resume.save if resume else None,
     )
     seconds = time.perf_counter() - started
-    metrics = evaluate_model_card(
-        model,
-        model_spec,
-        test_path,
-        eval_epsilons=eval_epsilons,
-        pgd_steps=eval_pgd_steps,
-        eval_images=eval_images,
-        device=device,
-    )
-    log.info("clean accuracy %.4f", metrics["clean_accuracy"])
-    settings = {"spec": spec, "recipe": recipe, "eval_epsilons": eval_epsilons}
-    card = {
+    settings = {"spec": spec, "recipe": recipe}
+    record = {
         "spec": spec,
         "recipe": recipe,
         "num_classes": len(info["class_names"]),
@@ -134,15 +123,44 @@ def train_model(
         "image_shape": info["image_shape"],
         "mean": info["train_pixel_mean"],
         "std": info["train_pixel_std"],
-        **metrics,
         "history": history,
-        "device": str(device),
+        "train_device": str(device),
         # a resumed job times only its own epochs
         "train_seconds": round(seconds, 2),
         "resumed_from_epoch": resumed_from,
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
         "provenance": provenance(settings, seed=model_spec.seed, inputs=[train_path]),
     }
-    save_checkpoint(model, weights_path, card, card_path)
+    save_checkpoint(model, weights_path, record, record_path)
     if resume:
-        resume.clear()  # only now: a kill during evaluation or saving resumes with no epoch to train
+        resume.clear()  # only now: a kill during saving resumes with no epoch to train
+
+
+def evaluate_model(
+    *,
+    weights_path: str,
+    record_path: str,
+    test_path: str,
+    eval_epsilons: list[float],
+    eval_pgd_steps: int,
+    eval_images: int,
+    card_path: str,
+    threads: int = 1,
+) -> None:
+    """The model card every later stage reads: the training or fetch record, clean accuracy on the test
+    split and l∞ PGD accuracy, the device, and the sha256 of the weights evaluated."""
+    device = select_device(threads)
+    record = read_json(record_path)
+    spec = ModelSpec(**record["spec"])
+    model = load_model(weights_path, record_path, device)
+    metrics = evaluate_model_card(
+        model,
+        spec,
+        test_path,
+        eval_epsilons=eval_epsilons,
+        pgd_steps=eval_pgd_steps,
+        eval_images=eval_images,
+        device=device,
+    )
+    log.info("%s: clean accuracy %.4f on %s", spec.id, metrics["clean_accuracy"], device)
+    write_json(card_path, {**record, **metrics, "device": str(device), "weights_sha256": sha256_file(weights_path)})

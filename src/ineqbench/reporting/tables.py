@@ -169,8 +169,7 @@ def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
             "training": column_label(spec),
             "seed": spec.seed,
             "clean_accuracy": card["clean_accuracy"],
-            "train_seconds": card.get("train_seconds"),
-        }
+        }  # no wall time: a table holds what the models measure, so two runs give the same bytes
         row.update({f"pgd_acc@{k}": v for k, v in card["robust_accuracy"].items()})
         rows.append(row)
     frame = pd.DataFrame(rows)

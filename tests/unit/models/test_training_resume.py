@@ -65,7 +65,7 @@ def data(tmp_path_factory) -> dict:
 
 
 def run_job(data: dict, out: Path, *, recipe: dict = RECIPE, resume: bool = True) -> tuple[dict, dict]:
-    """The train_model job into `out`; returns (weights, card)."""
+    """The train_model job into `out`; returns (weights, training record)."""
     weights, card = out / "m.safetensors", out / "m.json"
     train_model(
         spec=SPEC,
@@ -73,11 +73,8 @@ def run_job(data: dict, out: Path, *, recipe: dict = RECIPE, resume: bool = True
         train_path=data["train"],
         test_path=data["test"],
         info_path=data["info"],
-        eval_epsilons=[],
-        eval_pgd_steps=1,
-        eval_images=2,
         weights_path=str(weights),
-        card_path=str(card),
+        record_path=str(card),
         resume_path=str(out / "resume" / "m.pt") if resume else None,
     )
     return load_file(str(weights)), read_json(card)
