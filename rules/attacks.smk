@@ -20,7 +20,7 @@ stage_targets(attack_workflow.targets(EXP))
 rule attack_noise:
     input:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        card="<results>/{dataset}/models/{model}.json",
+        record=model_record,
         attributions="<results>/{dataset}/attributions/{model}/{method}.npz",
         test="<results>/{dataset}/data/test.npz",
         pool="<results>/{dataset}/data/pool.parquet",
@@ -47,7 +47,7 @@ rule attack_noise:
 rule attack_occlusion:
     input:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        card="<results>/{dataset}/models/{model}.json",
+        record=model_record,
         attributions="<results>/{dataset}/attributions/{model}/{method}.npz",
         test="<results>/{dataset}/data/test.npz",
         pool="<results>/{dataset}/data/pool.parquet",
@@ -75,7 +75,7 @@ rule attack_occlusion:
 rule attack_random_occlusion:
     input:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        card="<results>/{dataset}/models/{model}.json",
+        record=model_record,
         test="<results>/{dataset}/data/test.npz",
         pool="<results>/{dataset}/data/pool.parquet",
     output:
@@ -99,11 +99,11 @@ rule attack_random_occlusion:
 rule transfer_attacks:
     input:
         source_weights="<results>/{dataset}/models/{source}.safetensors",
-        source_card="<results>/{dataset}/models/{source}.json",
+        source_record=model_record_of("source"),
         source_attributions="<results>/{dataset}/attributions/{source}/{method}.npz",
         source_rows=TRANSFER_ROWS.input,
         target_weights="<results>/{dataset}/models/{target}.safetensors",
-        target_card="<results>/{dataset}/models/{target}.json",
+        target_record=model_record_of("target"),
         test="<results>/{dataset}/data/test.npz",
         pool="<results>/{dataset}/data/pool.parquet",
     output:

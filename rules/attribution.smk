@@ -1,7 +1,7 @@
 rule attribute:
     input:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        card="<results>/{dataset}/models/{model}.json",
+        record=model_record,
         test="<results>/{dataset}/data/test.npz",
         pool="<results>/{dataset}/data/pool.parquet",
     output:

@@ -12,7 +12,7 @@ stage_targets(bounds_workflow.targets(EXP))
 rule bound_attribution:
     input:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        card="<results>/{dataset}/models/{model}.json",
+        record=model_record,
         test="<results>/{dataset}/data/test.npz",
         pool="<results>/{dataset}/data/pool.parquet",
     output:

@@ -114,11 +114,20 @@ def models_made_by(rule_name):
     return "|".join(re.escape(i) for i in ids) or "^$"
 
 
-def model_record(wildcards):
-    """What made a model's weights: the training record (trained/) or the fetch record (fetched/)."""
-    made_by = SOURCES.get(EXP.models[wildcards.model].source).rule
-    folder = "trained" if made_by == "train_model" else "fetched"
-    return f"{RESULTS}/{wildcards.dataset}/{folder}/{wildcards.model}.json"
+def model_record_of(role):
+    """The record of the model in wildcard `role` (model, source, target): the training record (trained/)
+    or the fetch record (fetched/). Jobs load a model from it, not from the card, so re-evaluating a model
+    (a new card) reruns nothing but the tables that show the card."""
+
+    def record(wildcards):
+        model = getattr(wildcards, role)
+        folder = "trained" if SOURCES.get(EXP.models[model].source).rule == "train_model" else "fetched"
+        return f"{RESULTS}/{wildcards.dataset}/{folder}/{model}.json"
+
+    return record
+
+
+model_record = model_record_of("model")
 
 
 # ---- per-model params: only this model's settings, so adding a model reruns nothing else ----

@@ -30,7 +30,7 @@ rule train_model:
 rule predict:
     input:
         weights="<results>/{dataset}/models/{model}.safetensors",
-        card="<results>/{dataset}/models/{model}.json",
+        record=model_record,
         test="<results>/{dataset}/data/test.npz",
         pool="<results>/{dataset}/data/pool.parquet",
     output:

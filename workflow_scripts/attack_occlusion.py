@@ -7,7 +7,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with snakemake_job(sm):
     attack_occlusion(
         weights_path=sm.input.weights,
-        card_path=sm.input.card,
+        card_path=sm.input.record,
         attributions_path=sm.input.attributions,
         test_path=sm.input.test,
         pool_path=sm.input.pool,

@@ -7,7 +7,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with snakemake_job(sm):
     attack_random_occlusion(
         weights_path=sm.input.weights,
-        card_path=sm.input.card,
+        card_path=sm.input.record,
         test_path=sm.input.test,
         pool_path=sm.input.pool,
         settings=sm.params.settings,

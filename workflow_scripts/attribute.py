@@ -8,7 +8,7 @@ with snakemake_job(sm):
     options = sm.params.options
     attribute(
         weights_path=sm.input.weights,
-        card_path=sm.input.card,
+        card_path=sm.input.record,
         test_path=sm.input.test,
         pool_path=sm.input.pool,
         method=sm.params.method,

@@ -7,7 +7,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with snakemake_job(sm):
     bound_attribution(
         weights_path=sm.input.weights,
-        card_path=sm.input.card,
+        card_path=sm.input.record,
         test_path=sm.input.test,
         pool_path=sm.input.pool,
         method=sm.params.method,

@@ -8,11 +8,11 @@ with snakemake_job(sm):
     i = sm.input
     transfer_attacks(
         source_weights=i.source_weights,
-        source_card=i.source_card,
+        source_card=i.source_record,
         source_attributions=i.source_attributions,
         source_rows=sm.params.source_rows,
         target_weights=i.target_weights,
-        target_card=i.target_card,
+        target_card=i.target_record,
         test_path=i.test,
         pool_path=i.pool,
         settings=sm.params.settings,

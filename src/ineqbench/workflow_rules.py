@@ -2,11 +2,11 @@
 so no rule is listed by hand anywhere else.
 
 A rule needs a GPU when its own `resources:` say `gpu=1`, and its `runtime=` (minutes) is its time
-limit. Submissions follow the rules' outputs: a rule with a `{model}` output and none in `models/` joins
-its model's submission (predictions, attributions, scores, attacks, bounds); a rule writing under
-`tables/` or `figures/` joins its data set's table submission; the rest (data preparation, training
-and evaluation, which are long and resumable, the transfer between two models) are submissions of
-their own. Local rules (downloads on the head node) are never submitted.
+limit. Submissions follow the rules' outputs: a rule with a `{model}` output that makes no weights joins
+its model's submission (evaluation, predictions, attributions, scores, attacks, bounds); a rule writing
+under `tables/` or `figures/` joins its data set's table submission; the rest (data preparation, training,
+which is long and resumable, the transfer between two models) are submissions of their own. Local
+rules (downloads on the head node) are never submitted.
 
 The rules files keep one house style (DESIGN.md: one key order, literal paths), which is what this
 reader relies on; the tests compare what it finds with Snakemake's own dry run.
@@ -45,7 +45,7 @@ class RuleInfo:
         """'model' or 'tables' (grouped), None for a submission of its own or a local rule."""
         if self.local:
             return None
-        if any("{model}" in p for p in self.outputs) and not any("/models/" in p for p in self.outputs):
+        if any("{model}" in p for p in self.outputs) and not any(p.endswith(".safetensors") for p in self.outputs):
             return "model"
         if self.outputs and all(re.match(r"/\{dataset\}/(tables|figures)/", p) for p in self.outputs):
             return "tables"

@@ -14,9 +14,11 @@ import pytest
 from tests.helpers.workflow import (
     DATASET,
     MODELS,
+    dry_run_with,
     gpu_rules,
     job_counts,
     make_workdir,
+    planned_jobs,
     run_snakemake,
     scheduled_jobs,
     tiny_config,
@@ -94,3 +96,11 @@ def test_locally_resources_gpu_1_keeps_gpu_jobs_apart_while_cpu_jobs_run_beside_
 
     assert not [(a, b) for i, a in enumerate(gpu) for b in gpu[i + 1 :] if overlap(a, b)]
     assert any(overlap(a, b) for a in gpu for b in cpu)  # the second core was used
+
+
+def test_new_evaluation_settings_reevaluate_and_never_retrain(tiny_run):
+    config = tiny_config()
+    config["datasets"][DATASET]["eval_epsilons"] = ["1/255"]
+    planned = {job.rule for job in planned_jobs(dry_run_with(tiny_run, config))}
+    assert "evaluate_model" in planned and "aggregate_models" in planned
+    assert not {"train_model", "prepare_dataset", "predict", "attribute"} & planned

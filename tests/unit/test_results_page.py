@@ -1,0 +1,25 @@
+"""docs/results.md is generated from a run: it names the run and copies the run's own tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ineqbench.results_page import results_page
+from tests.helpers.workflow import ROOT
+
+
+def test_the_page_names_the_run_and_copies_its_tables(tmp_path):
+    for name in ("rules", "workflow_scripts"):
+        os.symlink(ROOT / name, tmp_path / name)
+    (tmp_path / "mine.yaml").write_text("datasets: {shapes: {}}\n")
+    tables = tmp_path / "results" / "mine" / "shapes" / "tables"
+    tables.mkdir(parents=True)
+    (tables / "gini_ig.md").write_text("| Inequality | Model |\n|---|---|\n| Global | r |\n")
+    page = results_page("mine.yaml", Path(tmp_path))
+    assert page.startswith("# Results of `mine.yaml` as measured")
+    for field in ("- date: ", "- commit: ", "- lock: `requirements.lock`, sha256 ", "- machine: ", "- libraries: "):
+        assert field in page
+    assert "### `tables/gini_ig.md`\n\n| Inequality | Model |" in page
+    assert "tables/models.md" not in page  # not made by this run: left out, not invented
+    assert "not made by the current code" not in page.lower() and "made before code tracking" in page
