@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ineqbench.code_version import code_version, script_of
 from ineqbench.io import read_json, write_json
-from ineqbench.ledger import LEDGER_DIR, entry_path, read_entry
+from ineqbench.ledger import LEDGER_DIR, entry_path, fingerprint, read_entry
 from ineqbench.workflow_rules import read_rules
 
 # not outputs: job logs and timings, training's resume state, temporary files being written
@@ -90,7 +90,9 @@ def accept(results: Path, workflow: Path = Path(".")) -> int:
     for s in states(results, workflow):
         if s.state in ("untracked", "stale") and s.rule is not None:
             entry = read_entry(s.path) or {"rule": s.rule, "made_by": None}
-            write_json(entry_path(s.path), {**entry, "accepted": s.current, "accepted_utc": when})
+            # an untracked output gets its checksum now; a stale one keeps the one its writer recorded
+            entry = {**fingerprint(s.path), **entry, "accepted": s.current, "accepted_utc": when}
+            write_json(entry_path(s.path), entry)
             n += 1
     return n
 

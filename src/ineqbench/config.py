@@ -25,6 +25,7 @@ import jsonschema
 from ineqbench.attacks import settings as _attacks  # noqa: F401
 from ineqbench.attribution.settings import MethodSpec, resolve_methods
 from ineqbench.bounds import settings as _bounds  # noqa: F401
+from ineqbench.config_file import read_config_file
 from ineqbench.data import DATASETS
 from ineqbench.data import settings as _data  # noqa: F401
 from ineqbench.fetch import settings as _fetch  # noqa: F401
@@ -390,6 +391,45 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
         fetch=raw["fetch"],
         raw=raw,
     )
+
+
+def _layered(base: dict, over: dict) -> dict:
+    """`over` merged into `base` key by key, as Snakemake layers several --configfile files."""
+    merged = dict(base)
+    for key, value in over.items():
+        both_maps = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _layered(merged[key], value) if both_maps else value
+    return merged
+
+
+def check_files(paths: list[str]) -> Experiment:
+    """Read and validate config files as `snakemake --configfile PATHS...` would use them; ConfigError
+    naming the file, line and column of a YAML mistake, or the key of a bad setting."""
+    config: dict = {}
+    for path in paths:
+        config = _layered(config, read_config_file(path))
+    return load_experiment(config, name=experiment_name(paths))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ineqbench.config [FILE...]`: check config files (default config.yaml) without Snakemake."""
+    import sys
+
+    paths = (sys.argv[1:] if argv is None else argv) or [DEFAULT_CONFIG]
+    try:
+        experiment = check_files(paths)
+    except ConfigError as error:
+        print(f"ineqbench: invalid configuration: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{' '.join(paths)}: valid; experiment {experiment.name!r} (results/{experiment.name}), "
+        f"{len(experiment.datasets)} data set(s), {len(experiment.models)} model(s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
 
 
 __all__ = [

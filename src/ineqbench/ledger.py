@@ -1,6 +1,7 @@
 """Which code made each output: one ledger entry per output, `results/<experiment>/.code/<path>.json`,
-written by the job that made it (`ineqbench.job`), holding its rule and the code version
-(`ineqbench.code_version`) it ran.
+written by the job that made it (`ineqbench.job`), holding its rule, the code version
+(`ineqbench.code_version`) it ran, and the output's size and sha256, which every job that reads it checks
+first (`check_intact`): a truncated or bit-flipped cache stops the job before it writes anything.
 
 Each rule's `code` param (rules/common.smk) comes from here, so Snakemake reruns an output made by
 other code than the current, and nothing else:
@@ -20,7 +21,8 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from ineqbench.io import read_json, write_json
+from ineqbench.errors import CorruptFile
+from ineqbench.io import read_json, sha256_file, write_json
 
 LEDGER_DIR = ".code"
 TAG = "ineqbench-code:"
@@ -45,11 +47,31 @@ def read_entry(output: str | Path) -> dict | None:
     return read_json(path) if path.exists() else None
 
 
+def fingerprint(path: str | Path) -> dict:
+    """Size and sha256 of a file; {} for a folder (its files are not outputs of their own)."""
+    path = Path(path)
+    return {"bytes": path.stat().st_size, "sha256": sha256_file(path)} if path.is_file() else {}
+
+
 def record(outputs: list[str], rule: str, version: str) -> None:
     """The job that made `outputs` ran `rule` at code `version`."""
     made = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     for output in outputs:
-        write_json(entry_path(output), {"rule": rule, "made_by": version, "created_utc": made})
+        entry = {"rule": rule, "made_by": version, "created_utc": made, **fingerprint(output)}
+        write_json(entry_path(output), entry)
+
+
+def check_intact(path: str | Path) -> None:
+    """Raise CorruptFile unless `path` has the size and sha256 recorded when it was written. Files
+    without a recorded checksum (outside results/, or made before checksums) pass unchecked."""
+    entry = read_entry(path)
+    if not entry or "sha256" not in entry or not Path(path).is_file():
+        return
+    size = Path(path).stat().st_size
+    if size != entry["bytes"]:
+        raise CorruptFile(path, f"{size} bytes, {entry['bytes']} when rule {entry['rule']} wrote it")
+    if sha256_file(path) != entry["sha256"]:
+        raise CorruptFile(path, f"its sha256 differs from the one recorded when rule {entry['rule']} wrote it")
 
 
 def code_param(version: str, output: str) -> str | NotTracked:

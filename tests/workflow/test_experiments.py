@@ -31,3 +31,11 @@ def test_a_config_file_is_not_layered_on_config_yaml(tmp_path):
     workdir = make_workdir(tmp_path, {"datasets": "not a mapping"})  # config.yaml itself is invalid
     result = run_snakemake(workdir, "-n", "--cores", "1", "--configfile", str(TINY_CONFIG))
     assert "results/tiny/synthetic_shapes/tables/gini_ig.md" in result.stdout
+
+
+def test_a_yaml_syntax_error_in_config_yaml_names_its_line_and_column(tmp_path):
+    workdir = make_workdir(tmp_path, {})
+    (workdir / "config.yaml").write_text("seed: 0\ndatasets:\n  a: 1\n b: 2\n")
+    result = run_snakemake(workdir, "-n", "--cores", "1", check=False)
+    assert result.returncode != 0
+    assert "ineqbench: invalid configuration: config.yaml, line 4, column 2: " in result.stderr, result.stderr[-2000:]

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
 import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ineqbench.io import atomic_path
+from ineqbench.errors import CorruptFile
+from ineqbench.io import atomic_path, sha256_file, write_json
 
 SHARD_PREFIX = "attributions_"
 LEGACY_MEMBER = "attributions.npy"
@@ -35,6 +36,7 @@ SMALL_ARRAYS = ("pool_index", "labels", "convergence_delta")
 _SHARD_NAME = re.compile(rf"^{SHARD_PREFIX}(\d{{7}})\.npy$")
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # zip local file header: 30 bytes, name and extra lengths last
 _LOCAL_SIGNATURE = b"PK\x03\x04"
+_PROGRESS = "progress.json"  # the staging folder's record of its complete shards
 
 
 def shard_name(start: int) -> str:
@@ -42,12 +44,18 @@ def shard_name(start: int) -> str:
 
 
 class AttributionWriter:
-    """Streams maps into a sharded cache at `path`, written atomically.
+    """Streams maps into a sharded cache at `path`, written atomically, resumable shard by shard.
 
     `shape` is the shape of one map (C, H, W); maps are stored as `dtype`. Use as a context manager:
-    `append` batches of maps in pool order, `add` the small per-image arrays, set `meta`; on a clean
-    exit the last shard, the small arrays and the metadata are written and the file is renamed into
-    place, on an exception nothing is left behind (neither `path` nor the temporary file).
+    `append` batches of maps in pool order (with any per-image arrays, e.g. convergence_delta), `add`
+    the small arrays known up front, set `meta`. Each full shard is written at once, with its sha256,
+    to a staging folder beside `path` (`.<name>.partial/`); on a clean exit the shards are copied into
+    the cache, which is renamed into place, and the folder removed.
+
+    On an exception (or a kill) the complete shards stay in the staging folder when a `resume_key` is
+    given: the next writer with the same key, size, shape, dtype and shard size keeps every intact
+    shard and reports how many maps it holds (`n_resumed`), so the caller computes only the rest. Any
+    other staging folder is discarded. Without a key nothing is left behind.
     """
 
     def __init__(
@@ -59,6 +67,7 @@ class AttributionWriter:
         dtype: Any,
         shard_images: int = 1000,
         meta: dict | None = None,
+        resume_key: str | None = None,
     ) -> None:
         if shard_images < 1:
             raise ValueError(f"shard_images must be at least 1, got {shard_images}")
@@ -68,27 +77,64 @@ class AttributionWriter:
         self.dtype = np.dtype(dtype)
         self.shard_images = int(shard_images)
         self.meta = meta
+        self.resume_key = resume_key
+        self.staging = self.path.with_name(f".{self.path.name}.partial")
         self._arrays: dict[str, np.ndarray] = {}
         self._buffer = np.empty((min(self.shard_images, max(self.n_images, 1)), *self.shape), self.dtype)
+        self._per_image: dict[str, list[np.ndarray]] = {}  # the buffer's per-image arrays, by name
         self._filled = 0  # maps in the buffer
         self._start = 0  # pool position of the buffer's first map
-        self._stack: ExitStack | None = None
-        self._zip: zipfile.ZipFile | None = None
+        self._shards: list[dict] = []  # the staged shards: start, n, {file: sha256}
+        self.n_resumed = 0
 
     @property
     def n_written(self) -> int:
-        """Maps appended so far."""
+        """Maps appended so far (resumed ones included)."""
         return self._start + self._filled
 
+    def _identity(self) -> dict:
+        return {
+            "key": self.resume_key,
+            "n_images": self.n_images,
+            "shape": list(self.shape),
+            "dtype": self.dtype.str,
+            "shard_images": self.shard_images,
+        }
+
     def __enter__(self) -> AttributionWriter:
-        with ExitStack() as stack:
-            tmp = stack.enter_context(atomic_path(self.path))
-            self._zip = stack.enter_context(zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True))
-            self._stack = stack.pop_all()
+        self._shards = self._intact_staged_shards()
+        self._start = self.n_resumed = sum(shard["n"] for shard in self._shards)
+        self.staging.mkdir(parents=True, exist_ok=True)
+        for stray in self.staging.iterdir():  # a partial shard or a temporary file of a killed writer
+            if stray.name != _PROGRESS and stray.name not in {f for shard in self._shards for f in shard["files"]}:
+                stray.unlink()
+        self._save_progress()
         return self
 
-    def append(self, maps: np.ndarray) -> None:
-        """Add a batch (n, C, H, W) of maps, the next n pool positions."""
+    def _intact_staged_shards(self) -> list[dict]:
+        """The shards of an earlier writer of the same cache, up to the first damaged one; [] (and the
+        staging folder removed) when there is no key or the earlier writer's identity differs."""
+        progress = self.staging / _PROGRESS
+        try:
+            recorded = json.loads(progress.read_text())
+        except (OSError, ValueError):
+            recorded = None
+        if self.resume_key is None or recorded is None or recorded.get("identity") != self._identity():
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return []
+        kept = []
+        for shard in recorded["shards"]:
+            files = shard["files"]
+            if not all((self.staging / f).is_file() and sha256_file(self.staging / f) == h for f, h in files.items()):
+                break
+            kept.append(shard)
+        return kept
+
+    def _save_progress(self) -> None:
+        write_json(self.staging / _PROGRESS, {"identity": self._identity(), "shards": self._shards})
+
+    def append(self, maps: np.ndarray, **per_image: np.ndarray) -> None:
+        """Add a batch (n, C, H, W) of maps, the next n pool positions, with any per-image arrays (n,)."""
         maps = np.asarray(maps)
         if maps.shape[1:] != self.shape:
             raise ValueError(f"maps of shape {maps.shape[1:]} appended to a cache of {self.shape} maps")
@@ -98,53 +144,77 @@ class AttributionWriter:
         while done < len(maps):
             take = min(len(maps) - done, len(self._buffer) - self._filled)
             self._buffer[self._filled : self._filled + take] = maps[done : done + take]
+            for name, array in per_image.items():
+                self._per_image.setdefault(name, []).append(np.asarray(array)[done : done + take])
             self._filled += take
             done += take
             if self._filled == len(self._buffer) or self.n_written == self.n_images:
                 self._flush()
 
     def add(self, **arrays: np.ndarray) -> None:
-        """The small per-image arrays (pool_index, labels, convergence_delta), written on exit."""
+        """The small per-image arrays known up front (pool_index, labels), written on exit."""
         for name, array in arrays.items():
             if name == "meta" or name.startswith(SHARD_PREFIX) or name == LEGACY_MEMBER[:-4]:
                 raise ValueError(f"{name!r} is a reserved member name")
             self._arrays[name] = np.asarray(array)
 
-    def _member(self, name: str, array: np.ndarray) -> None:
-        assert self._zip is not None, "AttributionWriter used outside its `with` block"
-        with self._zip.open(name, "w", force_zip64=True) as f:
+    def _stage(self, name: str, array: np.ndarray) -> str:
+        """Write one staged array atomically; returns its sha256."""
+        with atomic_path(self.staging / name) as tmp, open(tmp, "wb") as f:
             np.lib.format.write_array(f, array, allow_pickle=False)
+        return sha256_file(self.staging / name)
 
     def _flush(self) -> None:
-        if self._filled:
-            self._member(shard_name(self._start), self._buffer[: self._filled])
-            self._start += self._filled
-            self._filled = 0
+        if not self._filled:
+            return
+        files = {shard_name(self._start): self._stage(shard_name(self._start), self._buffer[: self._filled])}
+        for name, parts in self._per_image.items():
+            staged = f"{name}_{self._start:07d}.npy"
+            files[staged] = self._stage(staged, np.concatenate(parts))
+        self._shards.append({"start": self._start, "n": self._filled, "files": files})
+        self._save_progress()
+        self._per_image = {}
+        self._start += self._filled
+        self._filled = 0
 
-    def _finish(self) -> None:
-        self._flush()
-        if self.n_written != self.n_images:
-            raise ValueError(f"{self.n_written} maps appended, {self.n_images} announced")
+    def _write_cache(self, zf: zipfile.ZipFile) -> None:
+        def member(name: str, array: np.ndarray) -> None:
+            with zf.open(name, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, array, allow_pickle=False)
+
+        per_image: dict[str, list[np.ndarray]] = {}
+        for shard in self._shards:
+            for staged in shard["files"]:
+                if _SHARD_NAME.match(staged):
+                    zf.write(self.staging / staged, staged)  # stored: the reader memory-maps it in place
+                else:
+                    per_image.setdefault(staged[: -len("_0000000.npy")], []).append(np.load(self.staging / staged))
         if self.n_images == 0:  # an empty cache still records the map shape and dtype
-            self._member(shard_name(0), np.empty((0, *self.shape), self.dtype))
+            member(shard_name(0), np.empty((0, *self.shape), self.dtype))
+        for name, parts in per_image.items():
+            member(f"{name}.npy", np.concatenate(parts))
         for name, array in self._arrays.items():
-            self._member(f"{name}.npy", array)
+            member(f"{name}.npy", array)
         if self.meta is not None:
-            self._member("meta.npy", np.array(json.dumps(self.meta, default=str)))
+            member("meta.npy", np.array(json.dumps(self.meta, default=str)))
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        assert self._stack is not None
-        stack, self._stack = self._stack, None
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._buffer = np.empty((0, *self.shape), self.dtype)  # the shard buffer is the big allocation
+        if exc_type is not None:
+            if self.resume_key is None:
+                shutil.rmtree(self.staging, ignore_errors=True)
+            return
         try:
-            if exc_type is None:
-                try:
-                    self._finish()
-                except BaseException as error:  # closes the zip, deletes the temporary file, re-raises
-                    stack.__exit__(type(error), error, error.__traceback__)
-                    raise
-            return bool(stack.__exit__(exc_type, exc, tb))
-        finally:
-            self._buffer = np.empty((0, *self.shape), self.dtype)  # the shard buffer is the big allocation
+            self._flush()
+            if self.n_written != self.n_images:
+                raise ValueError(f"{self.n_written} maps appended, {self.n_images} announced")
+            with atomic_path(self.path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+                self._write_cache(zf)
+        except BaseException:
+            if self.resume_key is None:
+                shutil.rmtree(self.staging, ignore_errors=True)
+            raise
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _data_offset(f, info: zipfile.ZipInfo) -> int:
@@ -201,8 +271,15 @@ class AttributionMaps:
         self._dtype = first.dtype
         self._length = total if _rows is None else len(_rows)
 
+    @classmethod
+    def _open(cls, path: Path) -> list[tuple[int, np.ndarray]]:
+        try:
+            return cls._open_shards(path)
+        except (zipfile.BadZipFile, EOFError, ValueError) as error:  # truncated or overwritten
+            raise CorruptFile(path, f"not a readable attribution cache: {error}") from error
+
     @staticmethod
-    def _open(path: Path) -> list[tuple[int, np.ndarray]]:
+    def _open_shards(path: Path) -> list[tuple[int, np.ndarray]]:
         with zipfile.ZipFile(path) as zf:
             infos = {info.filename: info for info in zf.infolist()}
             starts = sorted((int(m.group(1)), name) for name in infos if (m := _SHARD_NAME.match(name)))
@@ -331,7 +408,10 @@ class AttributionMaps:
 def load_attributions(path: str | Path) -> tuple[AttributionMaps, dict[str, np.ndarray], dict]:
     """(the maps, lazily; the other arrays; the metadata dict) of a cache, sharded or legacy."""
     maps = AttributionMaps(path)
-    with np.load(path, allow_pickle=False) as f:  # NpzFile reads a member only when asked for it
-        arrays = {k: f[k] for k in f.files if k != "meta" and not k.startswith("attributions")}
-        meta = json.loads(str(f["meta"])) if "meta" in f.files else {}
+    try:
+        with np.load(path, allow_pickle=False) as f:  # NpzFile reads a member only when asked for it
+            arrays = {k: f[k] for k in f.files if k != "meta" and not k.startswith("attributions")}
+            meta = json.loads(str(f["meta"])) if "meta" in f.files else {}
+    except (zipfile.BadZipFile, EOFError, ValueError) as error:
+        raise CorruptFile(path, f"not a readable attribution cache: {error}") from error
     return maps, arrays, meta

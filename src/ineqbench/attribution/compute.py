@@ -16,6 +16,7 @@ from ineqbench.attribution.methods import METHOD_KINDS, MethodSpec
 from ineqbench.data.base import pixel_batches
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
+from ineqbench.io import stable_hash
 from ineqbench.models.checkpoint import load_model
 from ineqbench.provenance import provenance
 
@@ -36,16 +37,21 @@ def iter_attributions(
     batch_size: int,
     internal_batch_size: int,
     device: torch.device,
+    first: int = 0,
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(start, attributions (n, C, H, W) float32 for the true labels, convergence delta (NaN if none))
-    batch by batch, in pool order.
+    batch by batch, in pool order, from pool position `first` (a multiple of the batch size: a resume).
 
     Stochastic methods are seeded per batch from (seed, batch start), so a map is reproducible for
     a given seed and batch size (both recorded in the cache). numpy is seeded too: captum's
     GradientShap draws its path positions from numpy's global generator."""
+    if first % batch_size:
+        raise ValueError(f"attribution can only resume at a batch start, not at {first} (batch size {batch_size})")
     kind = METHOD_KINDS.get(method.kind)
-    batches = pixel_batches(images, labels, batch_size, device)
-    for start, x, y in tqdm(batches, total=-(-len(labels) // batch_size), desc=method.id, mininterval=10):
+    batches = pixel_batches(images[first:], labels[first:], batch_size, device)
+    total = -(-(len(labels) - first) // batch_size)
+    for offset, x, y in tqdm(batches, total=total, desc=method.id, mininterval=10):
+        start = first + offset
         batch_seed = (seed * 1_000_003 + start) % 2**32
         torch.manual_seed(batch_seed)
         np.random.seed(batch_seed)
@@ -104,18 +110,29 @@ def attribute(
     shard_images: int = 1000,
 ) -> None:
     """Attribute every pool image and write the cache shard by shard: at most `shard_images` maps (plus
-    one batch) are held in memory, whatever the pool size."""
+    one batch) are held in memory, whatever the pool size. A killed or failed run keeps its complete
+    shards; the next run with the same inputs, settings and code resumes after them. Shards hold a
+    whole number of batches, so a resumed batch is seeded as it would have been."""
     device = select_device(threads)
     spec = MethodSpec(**method)
     model = load_model(weights_path, card_path, device)
     pool, images = load_pool_images(test_path, pool_path)
     n_images = len(images.labels)
-    deltas = np.full(n_images, np.nan, np.float32)
     settings = {"method": spec.as_dict(), "batch_size": batch_size, "dtype": dtype}
+    meta = provenance(settings, seed=seed, inputs=[weights_path, test_path, pool_path])
+    resume_key = stable_hash({k: meta[k] for k in ("code_version", "config_hash", "seed", "input_sha256")})
     with AttributionWriter(
-        out_path, n_images=n_images, shape=images.images.shape[1:], dtype=DTYPES[dtype], shard_images=shard_images
+        out_path,
+        n_images=n_images,
+        shape=images.images.shape[1:],
+        dtype=DTYPES[dtype],
+        shard_images=max(batch_size, shard_images // batch_size * batch_size),
+        meta=meta,
+        resume_key=resume_key,
     ) as writer:
-        for start, maps, delta in iter_attributions(
+        if writer.n_resumed:
+            log.info("resuming after %d of %d maps kept from an interrupted run", writer.n_resumed, n_images)
+        for _, maps, delta in iter_attributions(
             model,
             images.images,
             images.labels,
@@ -124,10 +141,10 @@ def attribute(
             batch_size=batch_size,
             internal_batch_size=internal_batch_size,
             device=device,
+            first=writer.n_resumed,
         ):
-            writer.append(maps)
-            deltas[start : start + len(delta)] = delta
-        if spec.kind == "integrated_gradients" and n_images:
-            log.info("IG convergence |delta|: median %.3g, max %.3g", np.median(np.abs(deltas)), np.abs(deltas).max())
-        writer.add(pool_index=pool["pool_index"].to_numpy(), labels=images.labels, convergence_delta=deltas)
-        writer.meta = provenance(settings, seed=seed, inputs=[weights_path])
+            writer.append(maps, convergence_delta=delta)
+        writer.add(pool_index=pool["pool_index"].to_numpy(), labels=images.labels)
+    if spec.kind == "integrated_gradients" and n_images:
+        deltas = np.abs(load_attributions(out_path)[1]["convergence_delta"])
+        log.info("IG convergence |delta|: median %.3g, max %.3g", np.median(deltas), deltas.max())

@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ineqbench.errors import CorruptFile
 from ineqbench.io import atomic_path, read_json, write_json
 from ineqbench.models.architectures import build_classifier
 from ineqbench.models.spec import ModelSpec
@@ -34,5 +36,9 @@ def load_model(
     card = load_card(card_path)
     spec = ModelSpec(**card["spec"])
     model = build_classifier(spec, card["num_classes"], card["mean"], card["std"])
-    model.load_state_dict(load_file(str(weights_path)))
+    try:
+        weights = load_file(str(weights_path))
+    except SafetensorError as error:  # a truncated or overwritten checkpoint
+        raise CorruptFile(weights_path, f"not readable as safetensors: {error}") from error
+    model.load_state_dict(weights)
     return model.to(device).eval()

@@ -178,6 +178,60 @@ def test_a_failure_inside_the_writer_leaves_nothing(tmp_path):
     assert list(path.parent.iterdir()) == []
 
 
+def interrupted(path, key: str, n_maps: int) -> None:
+    """A resumable writer that dies after `n_maps` maps."""
+    with pytest.raises(RuntimeError, match="killed"):
+        with AttributionWriter(
+            path, n_images=N, shape=SHAPE, dtype=np.float32, shard_images=SHARD, resume_key=key
+        ) as w:
+            w.append(reference()[:n_maps], convergence_delta=small_arrays()["convergence_delta"][:n_maps])
+            raise RuntimeError("killed")
+
+
+def finish(path, key: str) -> int:
+    """A resumable writer that appends the maps its predecessor did not keep; returns how many it kept."""
+    with AttributionWriter(
+        path, n_images=N, shape=SHAPE, dtype=np.float32, shard_images=SHARD, resume_key=key, meta=META
+    ) as writer:
+        kept = writer.n_resumed
+        writer.append(reference()[kept:], convergence_delta=small_arrays()["convergence_delta"][kept:])
+        writer.add(pool_index=small_arrays()["pool_index"], labels=small_arrays()["labels"])
+    return kept
+
+
+def test_a_killed_writer_keeps_its_complete_shards_and_the_next_resumes_after_them(tmp_path):
+    path = tmp_path / "ig.npz"
+    interrupted(path, "k", 12)  # two complete shards of 5, two maps of a partial one
+    staging = tmp_path / ".ig.npz.partial"
+    assert not path.exists() and sorted(p.name for p in staging.glob("attributions_*")) == [
+        "attributions_0000000.npy",
+        "attributions_0000005.npy",
+    ]
+    (staging / ".attributions_0000010.npy.x.npy").write_bytes(b"half")  # a temporary a SIGKILL left
+    assert finish(path, "k") == 10
+    assert list(tmp_path.iterdir()) == [path]  # the staging folder is gone
+    write(tmp_path / "whole.npz", reference())
+    maps, arrays, meta = load_attributions(path)
+    np.testing.assert_array_equal(maps.to_array(), load_attributions(tmp_path / "whole.npz")[0].to_array())
+    for name, value in small_arrays().items():
+        np.testing.assert_array_equal(arrays[name], value)
+    assert meta == META
+
+
+def test_a_damaged_shard_or_another_key_is_not_resumed(tmp_path):
+    path = tmp_path / "ig.npz"
+    interrupted(path, "k", 16)
+    shard = tmp_path / ".ig.npz.partial" / "attributions_0000005.npy"
+    data = bytearray(shard.read_bytes())
+    data[-1] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    assert finish(path, "k") == 5  # the first shard is intact; everything from the damaged one is redone
+    np.testing.assert_array_equal(load_attributions(path)[0].to_array(), reference())
+    path.unlink()
+    interrupted(path, "k", 16)
+    assert finish(path, "other settings") == 0
+
+
 def test_a_short_or_misshapen_append_fails_and_leaves_nothing(tmp_path):
     path = tmp_path / "ig.npz"
     with pytest.raises(ValueError, match="12 maps appended, 23 announced"):
@@ -260,10 +314,11 @@ def test_attribute_job_streams_shards_equal_to_the_in_memory_maps(tiny_model_fil
         internal_batch_size=100,
         dtype="float16",
         out_path=str(path),
-        shard_images=3,
+        shard_images=9,
     )
     maps, arrays, meta = load_attributions(path)
-    assert [len(s) for s in maps.shards] == [3, 3, 3, 1] and maps.dtype == np.float16
+    # shards hold whole batches (9 rounds down to 8), so a resumed batch is seeded as the first run's
+    assert [len(s) for s in maps.shards] == [8, 2] and maps.dtype == np.float16
     assert meta["settings"]["dtype"] == "float16" and meta["seed"] == 2
     model = load_model(tiny_model_files["weights_path"], tiny_model_files["card_path"], torch.device("cpu"))
     pool, split = load_pool_images(tiny_model_files["test_path"], tiny_model_files["pool_path"])
@@ -313,3 +368,52 @@ def test_scores_from_the_lazy_maps_equal_those_of_the_array(tiny_model_files, tm
     )
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     assert scores["pool_index"].tolist() == list(range(10)) and scores["mass_in_mask"].notna().all()
+
+
+def test_a_killed_attribute_job_resumes_after_its_last_complete_shard(tiny_model_files, tmp_path, monkeypatch):
+    from ineqbench.attribution import compute
+
+    method = {"id": "sg", "kind": "smoothgrad", "params": {"nt_samples": 2, "sigma": 0.15, "nt_samples_batch_size": 2}}
+    settings = dict(method=method, seed=1, batch_size=2, internal_batch_size=100, dtype="float32", shard_images=4)
+    whole, resumed = tmp_path / "whole.npz", tmp_path / "resumed.npz"
+    compute.attribute(**tiny_model_files, **settings, out_path=str(whole))
+
+    batches: list[int] = []
+    real_iter = compute.iter_attributions
+
+    def dies_after_three_batches(*args, **kwargs):
+        for n, item in enumerate(real_iter(*args, **kwargs)):
+            if n == 3:
+                raise RuntimeError("killed")
+            batches.append(item[0])
+            yield item
+
+    monkeypatch.setattr(compute, "iter_attributions", dies_after_three_batches)
+    with pytest.raises(RuntimeError, match="killed"):
+        compute.attribute(**tiny_model_files, **settings, out_path=str(resumed))
+    assert batches == [0, 2, 4] and not resumed.exists()  # one complete shard (4 maps), half of the next
+    batches.clear()
+    monkeypatch.setattr(
+        compute, "iter_attributions", lambda *a, **k: (batches.append(i[0]) or i for i in real_iter(*a, **k))
+    )
+    compute.attribute(**tiny_model_files, **settings, out_path=str(resumed))
+    assert batches == [4, 6, 8]  # the first shard's batches are not computed again
+    np.testing.assert_array_equal(load_attributions(resumed)[0].to_array(), load_attributions(whole)[0].to_array())
+    np.testing.assert_array_equal(
+        load_attributions(resumed)[1]["convergence_delta"], load_attributions(whole)[1]["convergence_delta"]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["resumed.npz", "whole.npz"]
+
+
+@pytest.mark.parametrize("keep", [0, 40, 2000])
+def test_a_truncated_cache_is_named_as_corrupt(tmp_path, keep):
+    from ineqbench.errors import CorruptFile
+    from ineqbench.io import read_npz
+
+    path = tmp_path / "ig.npz"
+    write(path, reference())
+    path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(CorruptFile, match=f"{path} is corrupt .*snakemake --cores 1 --force"):
+        load_attributions(path)
+    with pytest.raises(CorruptFile, match=str(path)):
+        read_npz(path)
