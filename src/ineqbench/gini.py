@@ -6,7 +6,9 @@ For non-negative values sorted ascending, φ_1 <= ... <= φ_n (Duan et al., Eq. 
 terms, and float32 round-off would show in the third decimal.
 
 An all-zero row has no defined Gini; it gets 0 (every value equal, like a constant) and
-`zero_mass=True`, so the aggregation can count and exclude it instead of crashing.
+`zero_mass=True`, so the aggregation can count and exclude it instead of crashing. A row holding a NaN
+or ±Inf has no Gini either: it gets NaN (never a number that looks valid) and `zero_mass=False`;
+`nonfinite_rows` finds those rows, so the scores can flag them and the tables count them.
 """
 
 from __future__ import annotations
@@ -23,20 +25,28 @@ def _sort_rows(values: torch.Tensor) -> torch.Tensor:
     return values.sort(dim=1).values
 
 
+def nonfinite_rows(values: torch.Tensor) -> torch.Tensor:
+    """(B,) bool: rows of `values` (B, ...) holding a NaN or ±Inf, whose Gini is undefined."""
+    return ~torch.isfinite(values.flatten(1)).all(dim=1)
+
+
 def gini(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gini of each row of `values` (B, n), all >= 0. Returns (gini float64 (B,), zero_mass bool (B,))."""
+    """Gini of each row of `values` (B, n), all >= 0. Returns (gini float64 (B,), zero_mass bool (B,)).
+    A row with a NaN or +Inf gets NaN and zero_mass False."""
     if values.dim() != 2:
         raise ValueError(f"gini expects a (batch, n) tensor, got shape {tuple(values.shape)}")
     if (values < 0).any():
         raise ValueError("gini expects non-negative values; apply a transform (abs or relu) first")
+    broken = nonfinite_rows(values)
     x = _sort_rows(values).double()
     n = x.shape[1]
     total = x.sum(dim=1)
-    zero_mass = total <= 0
+    zero_mass = (total <= 0) & ~broken
     rank = torch.arange(1, n + 1, dtype=torch.float64, device=x.device)
     weighted = x @ rank  # one BLAS matrix-vector product, no (B, n) temporary
     g = 2 * weighted / (n * total.clamp_min(torch.finfo(torch.float64).tiny)) - (n + 1) / n
-    return torch.where(zero_mass, torch.zeros_like(g), g), zero_mass
+    g = torch.where(zero_mass, torch.zeros_like(g), g)
+    return torch.where(broken, torch.full_like(g, float("nan")), g), zero_mass
 
 
 def block_sums(maps: torch.Tensor, region_size: int) -> torch.Tensor:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ineqbench.gini import block_sums, gini, global_gini, regional_gini
+from ineqbench.gini import block_sums, gini, global_gini, nonfinite_rows, regional_gini
 
 
 def reference_gini(values) -> float:
@@ -47,6 +47,14 @@ def test_all_zero_row_gives_zero_and_flags_zero_mass_without_error():
     assert g[0].item() == 0.0
     assert g[1].item() == pytest.approx(0.75, abs=1e-12)
     assert zero.tolist() == [True, False]
+
+
+def test_a_row_with_nan_or_inf_gets_nan_and_no_zero_mass_flag_while_the_others_are_untouched():
+    x = torch.tensor([[0.0, 1.0, 1.0], [float("nan"), 1.0, 1.0], [float("inf"), 1.0, 1.0], [0.0, 0.0, float("nan")]])
+    g, zero = gini(x)
+    assert nonfinite_rows(x).tolist() == [False, True, True, True]
+    assert g[0].item() == pytest.approx(reference_gini([0, 1, 1]), abs=1e-12)
+    assert torch.isnan(g[1:]).all() and not zero.any()
 
 
 def test_negative_values_raise():

@@ -5,6 +5,8 @@ Every table is computed over the data set's one selection: the first N pool imag
 model. The paper drew a new "correct for all models" set per script (notes, paper vs code 6); one set
 keeps Tables 1 to 4 about the same images. Each caption states the attack settings, read from the
 metadata of the attack outputs, so a table always says which variant (paper or released code) made it.
+Attacked images with non-finite logits (and maps with a non-finite Gini, in Table 3) are counted per
+model in the caption and the CSV's last column, `n_nonfinite`, and left out of the rates.
 """
 
 from __future__ import annotations
@@ -21,18 +23,23 @@ from ineqbench.attacks.tables import (
     ablation_wide,
     noise_table,
     noise_wide,
+    nonfinite_by_model,
     occlusion_table,
     occlusion_wide,
     selected,
+    transfer_nonfinite,
     transfer_table,
     transfer_wide,
 )
 from ineqbench.attribution.cache import load_attributions
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.io import read_json, read_parquet_metadata, write_text
+from ineqbench.models.logits import NO_CLASS
 from ineqbench.models.spec import standard_and_strongest
 from ineqbench.reporting.models import specs_from_cards
+from ineqbench.reporting.nonfinite import caption_note, count_last, counts_by
 from ineqbench.reporting.tables import column_label, to_latex, to_markdown, training_key
+from ineqbench.reporting.tables import nonfinite_by_model as gini_nonfinite_by_model
 
 
 def _selection(selection_path: str, selection_info_path: str) -> tuple[set[int], dict]:
@@ -47,6 +54,15 @@ def _settings(path: str) -> dict:
     return read_parquet_metadata(path).get("settings", {})
 
 
+def _added(*counts: dict[str, int]) -> dict[str, int]:
+    """Per-model counts of several frames, summed, in order of first appearance."""
+    total: dict[str, int] = {}
+    for part in counts:
+        for model, n in part.items():
+            total[model] = total.get(model, 0) + n
+    return total
+
+
 def _write_tables(
     csv_path: str,
     md_path: str,
@@ -58,7 +74,7 @@ def _write_tables(
     label_columns: int,
     notes: str = "",
 ) -> None:
-    long.to_csv(csv_path, index=False)
+    count_last(long).to_csv(csv_path, index=False)
     warning = f"> WARNING: {info['warning']}\n\n" if info.get("warning") else ""
     write_text(md_path, f"{warning}### {caption}\n\n{to_markdown(wide)}\n{notes}")
     write_text(tex_path, to_latex(wide, caption, label_columns))
@@ -90,6 +106,7 @@ def aggregate_noise(
         f"Inductive noise attack on {dataset}, {method} attributions: error rate (95% interval across "
         f"seeds when there are several); ranking {s['ranking']}, noise {s['distribution']} (sigma "
         f"{s['sigma']} in normalised units for gaussian); {info['description']}."
+        f"{caption_note(nonfinite_by_model(rows), 'attacked images')}"
     )
     _write_tables(
         csv_path,
@@ -128,12 +145,11 @@ def aggregate_occlusion(
     model), the attribution-guided family first; its settings make the caption."""
     specs = specs_from_cards(card_paths)
     chosen, info = _selection(selection_path, selection_info_path)
+    rows = {family: _read(paths, chosen, f"the {family} attack") for family, paths in occlusion_paths.items()}
     summary = pd.concat(
         [
-            occlusion_table(_read(paths, chosen, f"the {family} attack"), specs, n_boot=n_boot, seed=seed).assign(
-                attack=family
-            )
-            for family, paths in occlusion_paths.items()
+            occlusion_table(frame, specs, n_boot=n_boot, seed=seed).assign(attack=family)
+            for family, frame in rows.items()
         ],
         ignore_index=True,
     )
@@ -144,6 +160,7 @@ def aggregate_occlusion(
         f"Inductive occlusion attack (Algorithm 1) on {dataset}, {method} attributions: error rate; "
         f"loop {s['loop']}, centres {s['centres']}, ranking {s['ranking']}, regions of "
         f"{s['region_size']} px{also}; {info['description']}."
+        f"{caption_note(_added(*map(nonfinite_by_model, rows.values())), 'attacked images')}"
     )
     _write_tables(
         csv_path,
@@ -210,7 +227,7 @@ def plot_occlusion_examples(
         )
         images[model] = (occluded * 255).round().clamp(0, 255).to(torch.uint8).numpy()
         captions[model] = [
-            f"{'fooled' if ok else 'held'}: {class_names[p]}\nn={n}, r={r}"
+            f"{'fooled' if ok else 'held'}: {'non-finite logits' if p == NO_CLASS else class_names[p]}\nn={n}, r={r}"
             for ok, p, n, r in zip(rows["success"], rows["prediction"], rows["n"], rows["r"])
         ]
         titles[model] = f"{specs[model].arch}\n{column_label(specs[model])}"
@@ -256,13 +273,16 @@ def aggregate_ablation(
             rows = _read({m: by_method[method][m] for m in models}, chosen, f"the {family} attack")
             attacks[family].append(ATTACK_FAMILIES.get(family).code.ablation_rows(rows, ctx).assign(method=method))
     attacks = {family: pd.concat(frames, ignore_index=True) for family, frames in attacks.items()}
-    table = ablation_table(pd.concat(gini), attacks, {m: specs[m] for m in models}, n_boot=n_boot, seed=seed)
+    gini = pd.concat(gini)
+    table = ablation_table(gini, attacks, {m: specs[m] for m in models}, n_boot=n_boot, seed=seed)
+    left_out = _added(gini_nonfinite_by_model(gini, ["gini_global"]), *map(nonfinite_by_model, attacks.values()))
     settings = ", ".join(
         ATTACK_FAMILIES.get(family).code.ablation_caption(rows, ctx) for family, rows in attacks.items()
     )
     caption = (
         f"Ablation over attribution methods on {dataset}: global Gini ({transform}), {settings}; standard vs "
         f"the largest l∞ ε of each architecture; {info['description']}."
+        f"{caption_note(left_out, 'maps or attacked images')}"
     )
     _write_tables(
         csv_path,
@@ -309,14 +329,18 @@ def aggregate_transfer(
                 ]
             }
         )
+        left_out = {}
     else:
-        table = transfer_table(pd.concat(frames, ignore_index=True), specs)
+        transfer = pd.concat(frames, ignore_index=True)
+        table = transfer_table(transfer, specs)
         wide = transfer_wide(table)
+        pairs = transfer.assign(pair=transfer["source"] + " → " + transfer["target"])
+        left_out = counts_by(pairs, transfer_nonfinite(pairs), key="pair")
     mismatches = int(table["rebuild_mismatches"].sum()) if len(table) else 0
     caption = (
         f"Transferability on {dataset}, {method} attributions: share of the source model's successful "
         f"attacked images that also fool the target (in brackets: rate over all attacked images); "
-        f"{info['description']}."
+        f"{info['description']}.{caption_note(left_out, 'attacked images')}"
     )
     notes = (
         f"\nRebuilt attacked images whose source prediction differs from the recorded one: {mismatches} "

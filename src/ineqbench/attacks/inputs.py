@@ -1,5 +1,9 @@
 """What every attack family works on: one model's correctly classified pool images, in batches, with
-their cached attribution maps when the family is guided by them."""
+their cached attribution maps when the family is guided by them.
+
+An attacked image whose logits hold a NaN or ±Inf predicts `NO_CLASS` (-1) (ineqbench.models.logits):
+a broken forward pass, not an attack outcome, so the attack rows mark it (`logits_finite = False`) and
+the tables count it and leave it out of the error rates."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from ineqbench.attribution.cache import AttributionMaps, load_attributions
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
 from ineqbench.models.checkpoint import load_model
+from ineqbench.models.logits import NO_CLASS, predicted_class, top2_margin
 from ineqbench.models.predict_job import logits_of
 
 log = logging.getLogger(__name__)
@@ -65,7 +70,8 @@ def load_attack_inputs(
             raise ValueError(f"{attributions_path} was computed on another pool than {pool_path}; rerun `attribute`")
     keep = np.ones(len(pool), bool)
     if correct_only:
-        keep = logits_of(model, split.images, split.labels, device).argmax(1) == split.labels
+        logits = torch.from_numpy(logits_of(model, split.images, split.labels, device))
+        keep = predicted_class(logits).numpy() == split.labels
         log.info("%d of %d pool images correctly classified: attacking those", keep.sum(), len(keep))
     return AttackInputs(
         model,
@@ -86,7 +92,11 @@ def concat_rows(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def predict(model, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted class and top-2 logit margin of each image."""
+    """Predicted class and top-2 logit margin of each image (`NO_CLASS` and NaN for non-finite logits)."""
     logits = model(x).float()
-    top2 = logits.topk(2, dim=1).values
-    return logits.argmax(1).cpu().numpy(), (top2[:, 0] - top2[:, 1]).cpu().numpy()
+    return predicted_class(logits).cpu().numpy(), top2_margin(logits).cpu().numpy()
+
+
+def logits_finite(prediction: np.ndarray) -> np.ndarray:
+    """The `logits_finite` column of attack rows: False where the prediction is `NO_CLASS`."""
+    return np.asarray(prediction) != NO_CLASS

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from ineqbench.attacks.families import AttackContext, FamilyCode, positions, run_attack_family
-from ineqbench.attacks.inputs import AttackInputs, concat_rows, predict
+from ineqbench.attacks.inputs import AttackInputs, concat_rows, logits_finite, predict
 from ineqbench.attacks.ranking import descending_ranks
 from ineqbench.attacks.settings import (
     NOISE_DISTRIBUTIONS,
@@ -155,7 +155,8 @@ def apply_noise(plan: NoisePlan, noise_type: str, k: int) -> torch.Tensor:
 
 @torch.no_grad()
 def noise_attack(inputs: AttackInputs, settings: NoiseSettings, context: AttackContext | None = None) -> pd.DataFrame:
-    """One row per (image, noise type, budget): k, the per-image seed, the new prediction, fooled."""
+    """One row per (image, noise type, budget): k, the per-image seed, the new prediction, fooled, and
+    whether the logits were finite (a row with NaN or Inf logits is counted, never averaged in)."""
     n_elements = int(np.prod(inputs.images.shape[1:]))
     budgets = [(str(b), budget_count(b, n_elements)) for b in settings.budgets]
     seeds = np.array([noise_seed(settings.seed, p) for p in inputs.pool_index], dtype=np.int64)
@@ -178,6 +179,7 @@ def noise_attack(inputs: AttackInputs, settings: NoiseSettings, context: AttackC
                             "prediction": prediction,
                             "fooled": prediction != inputs.labels[part],
                             "margin": margin,
+                            "logits_finite": logits_finite(prediction),
                         }
                     )
                 )

@@ -25,8 +25,9 @@ import pandas as pd
 import torch
 
 from ineqbench.attacks.families import AttackContext, FamilyCode, positions, run_attack_family
-from ineqbench.attacks.inputs import AttackInputs, concat_rows
+from ineqbench.attacks.inputs import AttackInputs, concat_rows, logits_finite
 from ineqbench.attacks.settings import CENTRES, COLOURS, LOOP_ORDERS, RANKINGS, OcclusionSettings
+from ineqbench.models.logits import predicted_class, top2_margin
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +150,10 @@ class SearchResult:
 
 
 def _predict(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class and top-2 margin; non-finite logits give `NO_CLASS`, which differs from every label, so
+    the search stops there and the row is marked (`logits_finite`) instead of counted as a success."""
     logits = model(x).float()
-    top2 = logits.topk(2, dim=1).values
-    return logits.argmax(1), top2[:, 0] - top2[:, 1]
+    return predicted_class(logits), top2_margin(logits)
 
 
 @torch.no_grad()
@@ -245,7 +247,8 @@ def occlusion_search(
     inputs: AttackInputs, settings: OcclusionSettings, budgets: list[Budget], choose: CentreChoice, what: str
 ) -> pd.DataFrame:
     """One row per (image, budget, colour): success, the (n, r) the search stopped at, the occluded
-    area fraction there, the prediction, and top-2 margins (at the stop, and the smallest seen)."""
+    area fraction there, the prediction, top-2 margins (at the stop, and the smallest seen), and whether
+    the logits at the stop were finite."""
     frames = []
     height, width = inputs.images.shape[2:]
     for budget in budgets:
@@ -276,6 +279,7 @@ def occlusion_search(
                             "prediction": found.prediction.cpu().numpy(),
                             "margin": found.margin.cpu().numpy(),
                             "min_margin": found.min_margin.cpu().numpy(),
+                            "logits_finite": logits_finite(found.prediction.cpu().numpy()),
                         }
                     )
                 )

@@ -5,6 +5,9 @@ An error rate is the share of the selected images (correct for every model of th
 the attack fools. Per model it is a proportion over N images; across seeds of one (architecture,
 training) the images are pooled and the 95% interval comes from the hierarchical bootstrap of
 `tables.summarise` (with one seed it resamples images).
+
+A row whose logits were non-finite (`logits_finite = False`) is no attack outcome: it is counted per
+model in `n_nonfinite` and left out of the rate, and a cell that lost images shows its N.
 """
 
 from __future__ import annotations
@@ -13,15 +16,32 @@ import pandas as pd
 
 from ineqbench.attacks.noise import noise_label
 from ineqbench.attacks.settings import ATTACK_FAMILIES
+from ineqbench.models.logits import NO_CLASS
 from ineqbench.models.spec import ModelSpec
+from ineqbench.reporting.nonfinite import COUNT, FLAG, counts_by, flagged, n_suffix
 from ineqbench.reporting.tables import by_training, column_label, summarise
 
 
 def percent(row: pd.Series) -> str:
+    if row["n_images"] == 0:
+        return "n/a" + n_suffix(row)
     text = f"{100 * row['mean']:.1f}%"
     if row["n_seeds"] > 1:
         text += f" [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]"
-    return text
+    return text + n_suffix(row)
+
+
+def flag_nonfinite_logits(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with `nonfinite` set where the logits were not finite; rows of a file made before the
+    `logits_finite` column count as finite."""
+    if "logits_finite" not in rows:
+        return rows
+    return rows.assign(**{FLAG: flagged(rows) | ~rows["logits_finite"].astype(bool)})
+
+
+def nonfinite_by_model(rows: pd.DataFrame) -> dict[str, int]:
+    """Attack rows with non-finite logits, per model (for the caption)."""
+    return counts_by(rows, flagged(flag_nonfinite_logits(rows)))
 
 
 def selected(frames: dict[str, pd.DataFrame], chosen: set[int], what: str) -> pd.DataFrame:
@@ -42,7 +62,7 @@ def selected(frames: dict[str, pd.DataFrame], chosen: set[int], what: str) -> pd
 def rate_summary(
     rows: pd.DataFrame, specs: dict[str, ModelSpec], value: str, by: tuple[str, ...], *, n_boot: int, seed: int
 ) -> pd.DataFrame:
-    rows = rows.assign(_rate=rows[value].astype(float))
+    rows = flag_nonfinite_logits(rows).assign(_rate=rows[value].astype(float))
     summary = summarise(
         rows, specs, value_columns={"error_rate": "_rate"}, n_boot=n_boot, seed=seed, by=by, interval_for_one_seed=True
     )
@@ -66,7 +86,8 @@ def noise_wide(summary: pd.DataFrame) -> pd.DataFrame:
 def occlusion_table(occlusion: pd.DataFrame, specs: dict[str, ModelSpec], *, n_boot: int, seed: int) -> pd.DataFrame:
     """Error rate per (budget, colour, architecture, training): Table 2; plus the mean occluded area."""
     rates = rate_summary(occlusion, specs, "success", ("budget", "colour"), n_boot=n_boot, seed=seed)
-    area = occlusion[occlusion["success"]].assign(
+    finite = ~flagged(flag_nonfinite_logits(occlusion))
+    area = occlusion[occlusion["success"] & finite].assign(
         arch=lambda f: f["model"].map(lambda m: specs[m].arch),
         training=lambda f: f["model"].map(lambda m: column_label(specs[m])),
     )
@@ -119,14 +140,19 @@ def ablation_table(
             "n_seeds",
             "n_images",
             "models",
+            COUNT,
         ]
     ]
 
 
+def _ablation_cell(row: pd.Series) -> str:
+    if row["column"] != "Gini":
+        return percent(row)
+    return ("n/a" if row["n_images"] == 0 else f"{row['mean']:.2f}") + n_suffix(row)
+
+
 def ablation_wide(table: pd.DataFrame, method_names: dict[str, str]) -> pd.DataFrame:
-    table = table.assign(
-        cell=table.apply(lambda r: f"{r['mean']:.2f}" if r["column"] == "Gini" else percent(r), axis=1)
-    )
+    table = table.assign(cell=table.apply(_ablation_cell, axis=1))
     order = list(dict.fromkeys(table["column"]))
     wide = (
         table.pivot_table(
@@ -143,10 +169,13 @@ def ablation_wide(table: pd.DataFrame, method_names: dict[str, str]) -> pd.DataF
 def transfer_table(transfer: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.DataFrame:
     """Table 4 in long form, per (source, target, attack setting, budget), over the selected images:
     the share of source-successful attacked images that also fool the target, and the rate at which
-    the attacked images fool the target over all of them."""
+    the attacked images fool the target over all of them. Rows where the recorded, the rebuilt or the
+    target's logits were non-finite are counted in `n_nonfinite` and left out of the rates."""
     rows = []
     keys = ["source", "target", "attack", "setting", "budget"]
-    for (source, target, attack, setting, budget), part in transfer.groupby(keys, sort=False):
+    transfer = transfer.assign(**{FLAG: transfer_nonfinite(transfer)})
+    for (source, target, attack, setting, budget), everything in transfer.groupby(keys, sort=False):
+        part = everything[~everything[FLAG]]
         succeeded = part[part["source_fooled"]]
         rows.append(
             {
@@ -162,10 +191,23 @@ def transfer_table(transfer: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.Da
                 "n_source_success": len(succeeded),
                 "transfer_share": succeeded["target_fooled"].mean() if len(succeeded) else float("nan"),
                 "target_rate": part["target_fooled"].mean(),
-                "rebuild_mismatches": int((part["source_prediction_rebuilt"] != part["prediction"]).sum()),
+                "rebuild_mismatches": int((everything["source_prediction_rebuilt"] != everything["prediction"]).sum()),
+                COUNT: int(everything[FLAG].sum()),
             }
         )
     return pd.DataFrame(rows)
+
+
+def transfer_nonfinite(transfer: pd.DataFrame) -> pd.Series:
+    """Transfer rows with non-finite logits: `NO_CLASS` recorded, rebuilt, or from the target."""
+    predictions = ["prediction", "source_prediction_rebuilt", "target_prediction"]
+    return (transfer[predictions] == NO_CLASS).any(axis=1)
+
+
+def _transfer_cell(row: pd.Series) -> str:
+    if pd.isna(row["transfer_share"]):
+        return "n/a" + n_suffix(row)
+    return f"{100 * row['transfer_share']:.1f}% ({100 * row['target_rate']:.1f}%)" + n_suffix(row)
 
 
 def transfer_wide(table: pd.DataFrame) -> pd.DataFrame:
@@ -176,14 +218,7 @@ def transfer_wide(table: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(
         column=labels,
         pair=table["source_training"] + " → " + table["target_training"],
-        cell=table.apply(
-            lambda r: (
-                "n/a"
-                if pd.isna(r["transfer_share"])
-                else f"{100 * r['transfer_share']:.1f}% ({100 * r['target_rate']:.1f}%)"
-            ),
-            axis=1,
-        ),
+        cell=table.apply(_transfer_cell, axis=1),
     )
     order = list(dict.fromkeys(table["column"]))
     wide = table.pivot_table(index="pair", columns="column", values="cell", aggfunc="first", sort=False)

@@ -4,7 +4,8 @@ their three figures, from every (model, method) file of the per-model bound job.
 The captions are built from the rows themselves (attribution method, surrogate β, σ_max method, the
 attacks that ran), so a table always says which variant made it. An empty input file (no image was
 bounded for that model and method) is skipped; with nothing at all, every output is still written and
-says so.
+says so. (image, ε) pairs with non-finite bounds or maps are counted per model in the captions and the
+CSVs' `n_nonfinite`, left out of the tables and the figures.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ineqbench.bounds.tables import (
 )
 from ineqbench.io import write_text
 from ineqbench.reporting.models import specs_from_cards
+from ineqbench.reporting.nonfinite import FLAG, caption_note, count_last, counts_by, flagged
 from ineqbench.reporting.tables import column_label, to_latex, to_markdown
 
 
@@ -56,6 +58,11 @@ def surrogate_note(best: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
+def nonfinite_note(best: pd.DataFrame) -> str:
+    """The captions' sentence on the (image, ε) pairs left out as non-finite, "" when none were."""
+    return caption_note(counts_by(best, flagged(best)) if len(best) else {}, "(image, ε) pairs")
+
+
 def bounds_caption(dataset: str, rows: pd.DataFrame, best: pd.DataFrame) -> str:
     if best.empty:
         return f"Worst-case attribution deviation on {dataset}: no image was bounded for any model and method."
@@ -70,17 +77,17 @@ def bounds_caption(dataset: str, rows: pd.DataFrame, best: pd.DataFrame) -> str:
         f"with the label kept (attacks: {_listing(rows['attack'])}), cos* the lowest cosine. Violation rates "
         f"count the (image, ε) pairs with D* > B (cos* < cosine bound) and are findings about the bounds, "
         f"reported as measured; 'real-net' compares the real (ReLU) network's attribution at the same iterates "
-        f"with the surrogate's bound."
+        f"with the surrogate's bound.{nonfinite_note(best)}"
     )
 
 
-def gini_caption(dataset: str, n_boot: int) -> str:
+def gini_caption(dataset: str, n_boot: int, note: str = "") -> str:
     return (
         f"Attribution inequality and worst-case deviation on {dataset}: Spearman's ρ between the global Gini "
         f"of the real network's |A(x)| and {' and '.join(RELATIONS.values())} (D* the best attack, B₁ the "
         f"first-order bound), with a 95% percentile bootstrap interval over images ({n_boot} resamples, "
         f"an image's rows at every ε resampled together) and scipy's p-value (which treats the rows pooled "
-        f"over ε as independent, so it is optimistic there); 'all models' pools the models."
+        f"over ε as independent, so it is optimistic there); 'all models' pools the models.{note}"
     )
 
 
@@ -107,18 +114,20 @@ def aggregate_bounds(
     summary = bound_summary(best, specs)
     caption = bounds_caption(dataset, rows, best)
     wide = bounds_wide(summary)
-    write_text(csv_path, summary.assign(dataset=dataset).to_csv(index=False))
+    write_text(csv_path, count_last(summary.assign(dataset=dataset)).to_csv(index=False))
     # per image, norm and ε: each bound, the best attack deviation and which attack gave it, the flags
-    write_text(images_path, best.assign(dataset=dataset).to_csv(index=False))
+    write_text(images_path, count_last(best.assign(dataset=dataset), FLAG).to_csv(index=False))
     write_text(md_path, f"### {caption}\n\n{to_markdown(wide)}\n\n{violation_notes(summary)}")
     write_text(tex_path, to_latex(wide, caption, label_columns=4 if len(summary) else 1))
 
     relation = gini_deviation_relation(best, n_boot=n_boot, seed=seed)
     labels = {m: f"{s.arch} {column_label(s)}" for m, s in specs.items()}
-    write_text(gini_csv_path, relation.assign(dataset=dataset).to_csv(index=False))
+    write_text(gini_csv_path, count_last(relation.assign(dataset=dataset)).to_csv(index=False))
     gini_wide = gini_relation_wide(relation, labels)
-    write_text(gini_md_path, f"### {gini_caption(dataset, n_boot)}\n\n{to_markdown(gini_wide)}\n")
+    caption = gini_caption(dataset, n_boot, nonfinite_note(best))
+    write_text(gini_md_path, f"### {caption}\n\n{to_markdown(gini_wide)}\n")
 
+    best = best[~flagged(best)]  # an infinite bound or deviation has no place on a log axis
     plot_bound_scatter(
         best, specs, f"{dataset}: bound vs best attack deviation D* (above y = x: violation)", scatter_path
     )

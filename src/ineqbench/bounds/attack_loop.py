@@ -26,6 +26,7 @@ from torch import nn
 from torch.func import grad_and_value
 
 from ineqbench.bounds.differentiable import AttributionMap
+from ineqbench.models.logits import predicted_class
 from ineqbench.threats import THREAT_NORMS
 
 
@@ -65,7 +66,7 @@ class AttackResult:
 def predicts(model: nn.Module, z: torch.Tensor, target: int) -> bool:
     """Whether `model` predicts `target` for one image z (C, H, W)."""
     with torch.no_grad():
-        return int(model(z.unsqueeze(0)).argmax(1)[0]) == int(target)
+        return int(predicted_class(model(z.unsqueeze(0)))[0]) == int(target)  # non-finite: no class
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

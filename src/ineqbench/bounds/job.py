@@ -47,6 +47,7 @@ from ineqbench.device import select_device
 from ineqbench.gini import global_gini, regional_gini
 from ineqbench.io import write_parquet
 from ineqbench.models.checkpoint import load_model
+from ineqbench.models.logits import NO_CLASS, predicted_class
 from ineqbench.provenance import provenance
 from ineqbench.seeds import image_seed
 
@@ -169,7 +170,9 @@ def bound_image(
 ) -> list[dict]:
     """The rows of one image: per (norm, ε) and attack, the bounds and the attack's best deviations."""
     with torch.no_grad():
-        target = int(nets.real(x.unsqueeze(0)).argmax(1)[0])
+        prediction = int(predicted_class(nets.real(x.unsqueeze(0)))[0])
+    # non-finite logits predict no class: attribute the label instead (the row is flagged non-finite)
+    target = int(label) if prediction == NO_CLASS else prediction
     torch.manual_seed(image_seed)  # a random baseline is drawn once, here
     baseline = resolve_baseline(nets.real, x, spec.params)
     smooth = attribution_map(spec.kind, nets.smooth, target, spec.params, baseline)
@@ -181,8 +184,8 @@ def bound_image(
     at_x = spectrum_at(smooth, x, settings, image_seed)
     image = {
         "label": int(label),
-        "prediction": target,
-        "correct": target == int(label),
+        "prediction": prediction,
+        "correct": prediction == int(label),
         **_gini_row(real_a0, region_size),
         "attribution_norm": float(a0.norm()),
         "dimension": d,

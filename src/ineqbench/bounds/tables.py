@@ -12,6 +12,11 @@ Gini relation: Spearman's ρ between the global Gini of the real network's attri
 sensitivity D* / (ε ‖A(x)‖) (and the ε-normalised bound B₁ / (ε ‖A(x)‖)), with a percentile
 bootstrap over images. Pooled over ε an image contributes one row per ε, so the bootstrap resamples
 images (all their rows together); scipy's p-value then treats rows as independent and is optimistic.
+
+Non-finite values: an (image, ε) pair whose bounds, attribution norm or Gini are NaN or ±Inf, or whose
+attack values are ±Inf, is a broken computation, not a finding. `best_per_image` flags it (`nonfinite`);
+the summary and the Gini relation count it (`n_nonfinite`) and leave it out. A NaN attack value alone
+is no such case: it means no attack kept the label, and is shown as n/a.
 Pure functions, no file IO.
 """
 
@@ -25,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from ineqbench.models.spec import ModelSpec, epsilon_label
+from ineqbench.reporting.nonfinite import COUNT, FLAG, finite_values, flagged
 from ineqbench.reporting.tables import column_label, training_key
 
 IMAGE_KEYS = ["model", "method", "pool_index", "norm", "epsilon"]
@@ -79,6 +85,10 @@ CHECKS = (
     Check("sensitivity_violates_first_order", "sensitivity_deviation", "bound_first_order", "sensitivity_max > B₁"),
 )
 TIGHTNESS = {"first_order": "bound_first_order", "practical": "bound_practical"}
+# Must be finite for an (image, ε) pair to count; a column missing from every row (an older file) is not
+# required. The attack values may be NaN (no attack kept the label) but never ±Inf.
+REQUIRED_FINITE = ["bound_first_order", "bound_practical", "attribution_norm", "gini_global"]
+NEVER_INFINITE = ["deviation", "cosine", "real_deviation", "real_cosine", "sensitivity_deviation"]
 
 BEST_COLUMNS = [
     *IMAGE_KEYS,
@@ -94,6 +104,7 @@ BEST_COLUMNS = [
     "normalised_bound",
     *(f"tightness_{k}" for k in TIGHTNESS),
     *(c.name for c in CHECKS),
+    FLAG,
 ]
 
 
@@ -154,7 +165,19 @@ def best_per_image(rows: pd.DataFrame) -> pd.DataFrame:
         best[f"tightness_{name}"] = _ratio(best["deviation"], best[bound])
     for check in CHECKS:
         best[check.name] = _flag(best[check.value], best[check.bound], check.below)
+    best[FLAG] = nonfinite_pairs(best)
     return best[BEST_COLUMNS]
+
+
+def nonfinite_pairs(best: pd.DataFrame) -> pd.Series:
+    """(image, ε) rows with a non-finite required value or an infinite attack value."""
+    bad = pd.Series(False, index=best.index)
+    for column in REQUIRED_FINITE:
+        if best[column].notna().any():
+            bad |= ~finite_values(best[column])
+    for column in NEVER_INFINITE:
+        bad |= np.isinf(pd.to_numeric(best[column], errors="coerce").astype(float))
+    return bad
 
 
 def _most_frequent(values: pd.Series) -> str | None:
@@ -169,11 +192,14 @@ SUMMARY_KEYS = ["method", "model", "norm", "epsilon"]
 def bound_summary(best: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.DataFrame:
     """One row per (method, model, norm, epsilon): means of the bounds and of D*, the commonest best
     attack, every violation rate (with its count), tightness mean/median/max per bound, mean cos* and
-    cosine bounds, and the share of images whose σ_max iteration converged. Rows ordered by method and
+    cosine bounds, and the share of images whose σ_max iteration converged; (image, ε) pairs flagged
+    non-finite are left out of all of it and counted in `n_nonfinite`. Rows ordered by method and
     norm (first seen), ε, architecture, then training (standard first) and seed."""
     rows = []
-    for (method, model, norm, epsilon), part in best.groupby(SUMMARY_KEYS, sort=False):
+    for (method, model, norm, epsilon), everything in best.groupby(SUMMARY_KEYS, sort=False):
         spec = specs[model]
+        broken = flagged(everything)
+        part = everything[~broken]
         row = {
             "method": method,
             "model": model,
@@ -212,13 +238,14 @@ def bound_summary(best: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.DataFra
                 "mean_cosine_bound_first_order": part["cosine_bound_first_order"].mean(),
                 "mean_cosine_bound_practical": part["cosine_bound_practical"].mean(),
                 "sigma_converged_fraction": converged.mean() if len(converged) else np.nan,
+                COUNT: int(broken.sum()),
                 "_order": (training_key(spec), spec.seed),
             }
         )
         rows.append(row)
     if not rows:
         return pd.DataFrame(
-            columns=["method", "model", "arch", "training", "seed", "norm", "epsilon", "threat", "n_images"]
+            columns=["method", "model", "arch", "training", "seed", "norm", "epsilon", "threat", "n_images", COUNT]
         )
     frame = pd.DataFrame(rows)
     ranks = {col: {v: i for i, v in enumerate(dict.fromkeys(frame[col]))} for col in ("method", "norm")}
@@ -230,6 +257,12 @@ def bound_summary(best: pd.DataFrame, specs: dict[str, ModelSpec]) -> pd.DataFra
 def _rate_cell(row: pd.Series, name: str) -> str:
     n = row[f"{name}_n"]
     return "n/a" if n == 0 else f"{100 * row[f'{name}_rate']:.1f}% ({row[f'{name}_count']}/{n})"
+
+
+def _n_cell(row: pd.Series) -> int | str:
+    """The N averaged, with the pairs left out as non-finite when there are any."""
+    left_out = row.get(COUNT, 0)
+    return row["n_images"] if not left_out else f"{row['n_images']} ({left_out} non-finite left out)"
 
 
 def _triple(row: pd.Series, name: str) -> str:
@@ -247,7 +280,7 @@ def bounds_wide(summary: pd.DataFrame) -> pd.DataFrame:
         "Threat": summary["threat"],
         "Model": summary["arch"],
         "Training": summary["training"],
-        "N": summary["n_images"],
+        "N": summary.apply(_n_cell, axis=1),
         "B₁ / B_p (mean)": [
             f"{a:.3g} / {b:.3g}" for a, b in zip(summary["mean_bound_first_order"], summary["mean_bound_practical"])
         ],
@@ -302,6 +335,7 @@ RELATION_COLUMNS = [
     "ci_high",
     "n_boot_used",
     "note",
+    COUNT,
 ]
 
 
@@ -370,7 +404,8 @@ def spearman_interval(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, *, n_b
 def gini_deviation_relation(best: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     """Spearman's ρ between `gini_global` and each quantity of `RELATIONS`, per (method, norm, ε) and per
     (method, norm) pooled over ε (epsilon_label "all", epsilon NaN); each pooled over models (model
-    "all") and per model. Images with a missing value are left out; n counts the pairs used."""
+    "all") and per model. Images with a missing value are left out; n counts the pairs used, and
+    `n_nonfinite` the pairs flagged non-finite (left out too)."""
     rows = []
     if best.empty:
         return pd.DataFrame(columns=RELATION_COLUMNS)
@@ -385,7 +420,8 @@ def gini_deviation_relation(best: pd.DataFrame, n_boot: int, seed: int) -> pd.Da
                 scopes.append((method, norm, np.nan, "all", model, frame))
     for quantity in RELATIONS:
         for method, norm, epsilon, label, model, group in scopes:
-            valid = group[group[GINI_COLUMN].notna() & group[quantity].notna()]
+            broken = flagged(group)
+            valid = group[~broken & finite_values(group[GINI_COLUMN]) & finite_values(group[quantity])]
             fit = spearman_interval(
                 valid[GINI_COLUMN].to_numpy(),
                 valid[quantity].to_numpy(),
@@ -402,6 +438,7 @@ def gini_deviation_relation(best: pd.DataFrame, n_boot: int, seed: int) -> pd.Da
                     "epsilon_label": label,
                     "model": model,
                     **fit,
+                    COUNT: int(broken.sum()),
                 }
             )
     return pd.DataFrame(rows, columns=RELATION_COLUMNS)
@@ -444,6 +481,7 @@ __all__ = [
     "bounds_wide",
     "gini_deviation_relation",
     "gini_relation_wide",
+    "nonfinite_pairs",
     "spearman_interval",
     "threat_label",
     "violation_notes",

@@ -1,4 +1,7 @@
-"""Aggregation of the inequality stage: Table 1 (Gini by model, over the selected images) and Figure 2."""
+"""Aggregation of the inequality stage: Table 1 (Gini by model, over the selected images) and Figure 2.
+
+Maps flagged non-finite (or with a non-finite Gini) are counted per model in the CSV's `n_nonfinite`
+and the caption, and left out of the means."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from ineqbench.inequality.figures import plot_attribution_maps as draw_attributi
 from ineqbench.inequality.figures import plot_gini_vs_epsilon
 from ineqbench.io import read_json, write_text
 from ineqbench.reporting.models import specs_from_cards
+from ineqbench.reporting.nonfinite import caption_note
 from ineqbench.reporting.tables import (
     SCOPES,
     column_label,
+    nonfinite_by_model,
     summarise,
     to_latex,
     to_markdown,
@@ -49,9 +54,10 @@ def aggregate_gini(
     gini_only = summary[summary["scope"].isin(SCOPES)]
     sections, latex = [], []
     for transform in dict.fromkeys(summary["transform"]):
+        left_out = nonfinite_by_model(scores[scores["transform"] == transform], list(SCOPES.values()))
         caption = (
             f"Gini index (mean ± std) of {method} attributions on {dataset}, |A| transform '{transform}'; "
-            f"{info['description']}."
+            f"{info['description']}.{caption_note(left_out, 'maps')}"
         )
         wide = wide_table(gini_only, transform)
         sections.append(f"### {caption}\n\n{to_markdown(wide)}\n")

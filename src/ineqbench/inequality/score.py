@@ -2,7 +2,10 @@
 mass inside the object mask where the data set has masks. One long-format Parquet per
 (model, method), one row per (pool image, transform).
 
-Columns: pool_index, label, transform, gini_global, gini_regional, mass_in_mask, zero_mass.
+Columns: pool_index, label, transform, gini_global, gini_regional, mass_in_mask, zero_mass, nonfinite.
+
+`nonfinite` marks a map that holds a NaN or ±Inf, or whose Gini came out undefined: its Gini is NaN, and
+the tables count it (`n_nonfinite`) and leave it out of every mean, never averaging it in.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import torch
 
 from ineqbench.attribution.cache import AttributionMaps, load_attributions
 from ineqbench.data.prepare import load_pool_images
-from ineqbench.gini import global_gini, regional_gini
+from ineqbench.gini import global_gini, nonfinite_rows, regional_gini
 from ineqbench.inequality.transforms import TRANSFORMS
 from ineqbench.io import write_parquet
 from ineqbench.provenance import provenance
@@ -38,17 +41,21 @@ def score_maps(
 
     Each batch of maps is read once and scored under every transform, so a memory-mapped cache is
     streamed through in one pass with one batch in memory."""
-    keys = ("gini_global", "gini_regional", "mass_in_mask", "zero_mass")
+    keys = ("gini_global", "gini_regional", "mass_in_mask", "zero_mass", "nonfinite")
     columns: dict[str, dict[str, list[np.ndarray]]] = {t: {k: [] for k in keys} for t in transforms}
     for start in range(0, len(maps), batch_size):
         batch = torch.from_numpy(maps[start : start + batch_size])
         mask = torch.from_numpy(masks[start : start + batch_size]) if masks is not None else None
+        broken = nonfinite_rows(batch)  # of the map itself: relu would hide a -Inf
         for name in transforms:
             a = TRANSFORMS.get(name)(batch)
             g, zero = global_gini(a)
             r, _ = regional_gini(a, region_size)
             share = mass_in_mask(a, mask).numpy() if mask is not None else np.full(len(a), np.nan)
-            for key, value in zip(keys, (g.numpy(), r.numpy(), share, zero.numpy())):
+            undefined = broken | ~torch.isfinite(g) | ~torch.isfinite(r)  # e.g. block sums overflowing
+            g, r = (torch.where(undefined, torch.full_like(v, float("nan")), v) for v in (g, r))
+            zero &= ~undefined  # counted once, as non-finite
+            for key, value in zip(keys, (g.numpy(), r.numpy(), share, zero.numpy(), undefined.numpy())):
                 columns[name][key].append(value)
     frames = []
     for name in transforms:

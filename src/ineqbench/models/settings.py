@@ -24,7 +24,7 @@ class TrainingRecipe:
     batch_size: int = setting(128, minimum=1)
     optimizer: str = setting("adamw", "adamw or sgd (Nesterov)")
     lr: float = setting(3e-3, "peak learning rate (one-cycle cosine)", exclusiveMinimum=0)
-    momentum: float = setting(0.9, "SGD only", minimum=0)
+    momentum: float = setting(0.9, "SGD only", minimum=0, exclusiveMaximum=1)
     weight_decay: float = setting(0.05, minimum=0)
     label_smoothing: float = setting(0.0, minimum=0, maximum=1)
     crop_padding: int = setting(2, "random-translation augmentation, pixels", minimum=0)

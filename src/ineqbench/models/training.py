@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ineqbench.data.base import pixel_batches
+from ineqbench.models.logits import predicted_class
 from ineqbench.models.resume import restore_training_state, training_state
 from ineqbench.models.settings import OPTIMIZERS, TrainingRecipe
 from ineqbench.threats import pgd
@@ -113,7 +114,7 @@ def train_classifier(
             optimiser.step()
             schedule.step()
             total_loss += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
+            correct += (predicted_class(logits) == y).sum().item()
         stats = {"epoch": epoch + 1, "loss": total_loss / n, "train_accuracy": correct / n, "epsilon": eps_now}
         log.info(
             "epoch %d/%d loss %.4f train acc %.4f eps %.5f",
@@ -153,7 +154,7 @@ def clean_accuracy(
     model.eval()
     batch_size = batch_size_for(images, batch_size, pixels_per_batch=1 << 24)
     batches = pixel_batches(images, labels, batch_size, device)
-    correct = sum((model(x).argmax(1) == y).sum().item() for _, x, y in batches)
+    correct = sum((predicted_class(model(x)) == y).sum().item() for _, x, y in batches)
     return correct / len(labels)
 
 
@@ -177,5 +178,5 @@ def robust_accuracy(
     for _, x, y in pixel_batches(images, labels, batch_size, device):
         x_adv = pgd(model, x, y, norm=norm, epsilon=epsilon, steps=steps)
         with torch.no_grad():
-            correct += (model(x_adv).argmax(1) == y).sum().item()
+            correct += (predicted_class(model(x_adv)) == y).sum().item()
     return correct / len(labels)

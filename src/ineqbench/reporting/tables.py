@@ -4,6 +4,9 @@ Statistics. Within one model, mean ± std over the N selected images (as the pap
 the same (architecture, training), images are pooled for mean ± std, and a 95% interval of the mean
 comes from a hierarchical bootstrap (resample seeds, then images within each seed), which accounts
 for seed-to-seed variation; with one seed no interval is shown.
+
+Left out, and counted: zero-mass maps (`n_zero_mass`) and non-finite values (`n_nonfinite`, see
+`reporting.nonfinite`): rows a stage flagged and NaN or ±Inf values. `n_images` is the N averaged.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ineqbench.models.spec import ModelSpec, epsilon_label
+from ineqbench.reporting.nonfinite import COUNT, counts_by, n_suffix, nonfinite_rows
 
 SCOPES = {"global": "gini_global", "regional": "gini_regional"}
 
@@ -39,6 +43,42 @@ def hierarchical_bootstrap(groups: list[np.ndarray], n_samples: int, seed: int) 
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+def without_zero_mass(scores: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose Gini is defined by mass: an all-zero map is counted apart (`n_zero_mass`)."""
+    return scores[~scores["zero_mass"].astype(bool)] if "zero_mass" in scores else scores
+
+
+def measured(scores: pd.DataFrame, column: str) -> bool:
+    """Whether the data holds `column` at all: a measure missing everywhere (mass_in_mask on data without
+    masks) makes no row, while a value missing here and there is a non-finite value, counted."""
+    return column in scores and bool(scores[column].notna().any())
+
+
+def nonfinite_by_model(scores: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """Per model, the rows `summarise` leaves out of the means of `columns` as non-finite (the caption's
+    count); zero-mass rows have their own count."""
+    counted = without_zero_mass(scores)
+    present = [c for c in columns if measured(counted, c)]
+    return counts_by(counted, nonfinite_rows(counted, present))
+
+
+def _statistics(groups: list[np.ndarray], n_boot: int, seed: int, with_interval: bool) -> dict:
+    """N, mean, std and the bootstrap interval over the pooled groups; NaN when nothing is left."""
+    if not groups:
+        nan = float("nan")
+        return {"n_seeds": 0, "n_images": 0, "mean": nan, "std": nan, "ci_low": nan, "ci_high": nan}
+    values = np.concatenate(groups)
+    lo, hi = hierarchical_bootstrap(groups, n_boot, seed) if with_interval else (np.nan, np.nan)
+    return {
+        "n_seeds": len(groups),
+        "n_images": round(len(values) / len(groups)),
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=0)),
+        "ci_low": lo,
+        "ci_high": hi,
+    }
+
+
 def summarise(
     scores: pd.DataFrame,
     specs: dict[str, ModelSpec],
@@ -50,24 +90,24 @@ def summarise(
     interval_for_one_seed: bool = False,
 ) -> pd.DataFrame:
     """Long summary: one row per (*by, scope, arch, training); `scores` has a `model` column.
-    With one seed the interval is left out, unless `interval_for_one_seed` (then it resamples images)."""
+    With one seed the interval is left out, unless `interval_for_one_seed` (then it resamples images).
+    Zero-mass rows and non-finite values are left out and counted; a cell with nothing left reads NaN."""
     rows = []
     scores = scores.assign(
         arch=scores["model"].map(lambda m: specs[m].arch),
         train_label=scores["model"].map(lambda m: column_label(specs[m])),
     )
+    scopes = {scope: column for scope, column in value_columns.items() if measured(scores, column)}
     for keys, part in scores.groupby([*by, "arch", "train_label"], sort=False):
         *key_values, arch, label = keys
         spec = specs[part["model"].iloc[0]]
-        for scope, column in value_columns.items():
-            valid = part[~part["zero_mass"]] if "zero_mass" in part else part
-            groups = [g[column].dropna().to_numpy() for _, g in valid.groupby("model")]
-            groups = [g for g in groups if len(g)]
-            if not groups:
+        counted = without_zero_mass(part)
+        for scope, column in scopes.items():
+            bad = nonfinite_rows(counted, [column])
+            groups = [g[column].to_numpy(float) for _, g in counted[~bad].groupby("model")]
+            if not groups and not bad.any():  # nothing measured here and nothing to report
                 continue
-            values = np.concatenate(groups)
-            with_interval = len(groups) > 1 or interval_for_one_seed
-            lo, hi = hierarchical_bootstrap(groups, n_boot, seed) if with_interval else (np.nan, np.nan)
+            stats = _statistics(groups, n_boot, seed, with_interval=len(groups) > 1 or interval_for_one_seed)
             rows.append(
                 {
                     **dict(zip(by, key_values)),
@@ -77,14 +117,12 @@ def summarise(
                     "norm": "none" if spec.is_standard else spec.norm,
                     "epsilon": spec.epsilon,
                     "epsilon_label": spec.epsilon_label,
-                    "n_seeds": len(groups),
-                    "n_images": int(len(values) / len(groups)),
-                    "n_zero_mass": int(part["zero_mass"].sum()) if "zero_mass" in part else 0,
-                    "mean": float(values.mean()),
-                    "std": float(values.std(ddof=0)),
-                    "ci_low": lo,
-                    "ci_high": hi,
+                    "n_seeds": stats["n_seeds"],
+                    "n_images": stats["n_images"],
+                    "n_zero_mass": len(part) - len(counted),
+                    **{k: stats[k] for k in ("mean", "std", "ci_low", "ci_high")},
                     "models": ",".join(sorted(part["model"].unique())),
+                    COUNT: int(bad.sum()),
                     "_order": training_key(spec),
                 }
             )
@@ -99,10 +137,12 @@ def summarise(
 
 
 def _cell(row: pd.Series) -> str:
+    if row["n_images"] == 0:
+        return "n/a" + n_suffix(row)
     text = f"{row['mean']:.2f} ± {row['std']:.2f}"
     if row["n_seeds"] > 1:
         text += f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
-    return text
+    return text + n_suffix(row)
 
 
 def by_training(part: pd.DataFrame, rows: dict[str, str], cell) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from ineqbench.attacks.occlusion import (
     search_batched,
     search_sequential,
 )
+from ineqbench.models.logits import NO_CLASS
 
 MEAN = torch.tensor([0.4, 0.5, 0.6]).view(1, 3, 1, 1)
 STD = torch.tensor([0.2, 0.25, 0.3]).view(1, 3, 1, 1)
@@ -176,3 +177,21 @@ def test_rebuild_regenerates_the_searched_image():
     n, r = torch.tensor([1, 2, 3, 1, 2, 3]), torch.tensor([1, 1, 2, 3, 2, 1])
     expected = occlude(x, fill, cover, n, r)
     assert torch.equal(rebuild_occluded(x, maps, 3, "grey", n, r, settings, 2, MEAN, STD), expected)
+
+
+class NanWhenOccluded(nn.Module):
+    """Class 0 (the label) on the clean image; NaN logits, which argmax reads as class 0, once a pixel
+    is black."""
+
+    def forward(self, x):
+        black = (x == 0).all(dim=1).flatten(1).any(1)
+        logits = torch.tensor([[1.0, 0.0]]).repeat(len(x), 1)
+        return torch.where(black[:, None], torch.full_like(logits, float("nan")), logits)
+
+
+def test_the_search_stops_at_nan_logits_and_says_so_instead_of_holding():
+    x = torch.full((1, 3, 4, 4), 0.6)
+    cover = coverage(centres_of(block_map(), 1, OcclusionSettings(), region_size=2), 4, 4)
+    fill = COLOURS.get("black")(x, MEAN, STD)
+    found = search_batched(NanWhenOccluded(), x, torch.tensor([0]), fill, cover, [(1, 1), (1, 2)], chunk=2)
+    assert found.stop.item() == 0 and found.prediction.item() == NO_CLASS and found.margin.isnan().item()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ineqbench.bounds.aggregate import aggregate_bounds
+from ineqbench.bounds.aggregate import aggregate_bounds, nonfinite_note
 from ineqbench.bounds.figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
 from ineqbench.bounds.tables import (
     best_per_image,
@@ -331,3 +331,25 @@ def test_job_with_an_empty_file_says_there_is_nothing(tmp_path):
     assert "no image was bounded" in Path(out["md_path"]).read_text()
     assert "no data" in Path(out["gini_md_path"]).read_text()
     assert all(Path(p).exists() for p in out.values())
+
+
+def test_a_nan_bound_and_an_inf_deviation_are_flagged_counted_and_left_out():
+    rows = grid()
+    first = (rows["method"] == "integrated_gradients") & (rows["model"] == STD) & (rows["norm"] == "l2")
+    first &= rows["epsilon"] == 0.25
+    rows.loc[first & (rows["pool_index"] == 0), "bound_first_order"] = np.nan  # a NaN map's bound
+    rows.loc[first & (rows["pool_index"] == 3) & (rows["attack"] == ATTACKS[0]), "deviation"] = np.inf
+    best = best_per_image(rows)
+    assert best["nonfinite"].sum() == 2 and best.columns[-1] == "nonfinite"
+    row = bound_summary(best, SPECS).iloc[0]
+    assert row["n_images"] == 2 and row["n_nonfinite"] == 2
+    assert row["mean_deviation"] == pytest.approx(np.mean([0.2, 0.3]) * 0.5)  # images 1 and 2 only
+    assert row["violates_first_order_count"] == 1 and row["violates_first_order_n"] == 2
+    assert bound_summary(best, SPECS).iloc[1]["n_nonfinite"] == 0
+    wide = bounds_wide(bound_summary(best, SPECS))
+    assert wide.iloc[0]["N"] == "2 (2 non-finite left out)" and wide.iloc[1]["N"] == 4
+    relation = gini_deviation_relation(best, n_boot=10, seed=0)
+    one = relation[(relation["model"] == STD) & (relation["epsilon"] == 0.25) & (relation["method"] != "saliency")]
+    assert (one["n"] == 2).all() and (one["n_nonfinite"] == 2).all()
+    note = nonfinite_note(best)
+    assert "in (image, ε) pairs: 2 of net-std-s0;" in note and nonfinite_note(best_per_image(grid())) == ""

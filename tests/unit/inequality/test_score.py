@@ -38,7 +38,14 @@ def test_mass_in_mask_of_zero_map_is_nan():
 def test_score_maps_long_frame_values():
     maps, masks = maps_and_masks()
     frame = score_maps(maps, masks, ["abs", "relu"], region_size=2, batch_size=2)
-    assert list(frame.columns) == ["transform", "gini_global", "gini_regional", "mass_in_mask", "zero_mass"]
+    assert list(frame.columns) == [
+        "transform",
+        "gini_global",
+        "gini_regional",
+        "mass_in_mask",
+        "zero_mass",
+        "nonfinite",
+    ]
     assert frame["transform"].tolist() == ["abs"] * 3 + ["relu"] * 3
     abs_rows, relu_rows = frame.iloc[:3], frame.iloc[3:]
     np.testing.assert_array_equal(abs_rows["mass_in_mask"].to_numpy(), [1.0, 0.5, 0.5])
@@ -50,7 +57,7 @@ def test_score_maps_long_frame_values():
     assert abs_rows["gini_regional"].iloc[1] == pytest.approx(0.0, abs=1e-12)
     # image 0 regional: all mass in one of 4 blocks -> 0.75
     assert abs_rows["gini_regional"].iloc[0] == pytest.approx(0.75, abs=1e-12)
-    assert not frame["zero_mass"].any()
+    assert not frame["zero_mass"].any() and not frame["nonfinite"].any()
 
 
 def test_score_maps_batching_does_not_change_the_result():
@@ -69,3 +76,16 @@ def test_score_maps_without_masks_gives_nan_share_and_flags_zero_mass():
     assert frame["mass_in_mask"].isna().all()
     assert frame["zero_mass"].tolist() == [True, True]
     assert frame["gini_global"].tolist() == [0.0, 0.0]
+
+
+def test_a_map_with_nan_or_inf_is_flagged_and_its_gini_is_nan_not_a_number_that_looks_valid():
+    maps = np.ones((4, 1, 4, 4), np.float32)
+    maps[1, 0, 2, 2] = np.nan
+    maps[2, 0, 0, 0] = np.inf
+    maps[3, 0, 1, 1] = -np.inf  # relu would turn it into a zero: the flag still reads the map itself
+    frame = score_maps(maps, None, ["abs", "relu"], 2)
+    assert frame["nonfinite"].tolist() == [False, True, True, True] * 2
+    broken = frame[frame["nonfinite"]]
+    assert broken["gini_global"].isna().all() and broken["gini_regional"].isna().all()
+    assert not broken["zero_mass"].any()  # counted once, as non-finite
+    assert frame.loc[0, "gini_global"] == pytest.approx(0.0)

@@ -1,4 +1,5 @@
-"""Aggregation maths: image selection, multi-seed summaries with the bootstrap, gradient-masking check."""
+"""Aggregation maths: image selection, multi-seed summaries with the bootstrap, non-finite values counted
+and left out, gradient-masking check."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import pandas as pd
 import pytest
 
 from ineqbench.models.spec import ModelSpec
+from ineqbench.reporting.nonfinite import caption_note
 from ineqbench.reporting.selection import correct_for_all
-from ineqbench.reporting.tables import hierarchical_bootstrap, model_cards_table, summarise, wide_table
+from ineqbench.reporting.tables import (
+    hierarchical_bootstrap,
+    model_cards_table,
+    nonfinite_by_model,
+    summarise,
+    wide_table,
+)
 
 
 def predictions(correct: list[bool]) -> pd.DataFrame:
@@ -97,3 +105,43 @@ def test_model_cards_name_a_missing_evaluation_radius():
     cards = {"std": card("std", 0, {"2/255": 0.4}), "at8": card("at8", 8 / 255, {"2/255": 0.5})}
     _, warnings = model_cards_table(cards)
     assert warnings == ["at8: no PGD accuracy at ε = 8/255 for the comparison; add it to eval_epsilons"]
+
+
+def test_a_nan_map_and_an_inf_value_are_counted_and_left_out_and_the_cell_shows_its_n():
+    scores = scores_frame({"m": [0.5, 0.7, 0.0, 0.0], "clean": [0.2, 0.4]})
+    scores["nonfinite"] = False
+    scores.loc[2, ["gini_global", "gini_regional", "nonfinite"]] = [np.nan, np.nan, True]  # flagged NaN map
+    scores.loc[3, "gini_regional"] = np.inf  # an absurd value nobody flagged
+    specs = {"m": spec("m", 0, 0), "clean": spec("clean", 4 / 255, 0)}
+    summary = summarise(
+        scores, specs, value_columns={"global": "gini_global", "regional": "gini_regional"}, n_boot=10, seed=0
+    ).set_index(["scope", "training"])
+    glob, regional = summary.loc[("global", "Std. trained")], summary.loc[("regional", "Std. trained")]
+    assert glob["n_images"] == 3 and glob["n_nonfinite"] == 1 and glob["mean"] == pytest.approx(0.4)
+    assert regional["n_images"] == 2 and regional["n_nonfinite"] == 2 and regional["mean"] == pytest.approx(0.3)
+    assert summary.loc[("global", "ε = 4/255"), "n_nonfinite"] == 0
+    assert list(summary.reset_index().columns)[-2:] == ["models", "n_nonfinite"]  # appended after the old ones
+    wide = wide_table(summary.reset_index().assign(transform="abs"), "abs").set_index("Inequality")
+    assert wide.loc["Global", "Std. trained"] == f"0.40 ± {np.std([0.5, 0.7, 0.0]):.2f} (N = 3)"
+    assert wide.loc["Regional", "Std. trained"] == "0.30 ± 0.05 (N = 2)"
+    assert wide.loc["Global", "ε = 4/255"] == "0.30 ± 0.10"  # a clean cell reads as before
+
+
+def test_a_model_whose_every_map_is_non_finite_keeps_its_count_and_reads_n_a():
+    scores = scores_frame({"m": [0.5, 0.7], "broken": [0.0]})
+    scores["nonfinite"] = [False, False, True]
+    specs = {"m": spec("m", 0, 0), "broken": spec("broken", 4 / 255, 0)}
+    summary = summarise(scores, specs, value_columns={"global": "gini_global"}, n_boot=10, seed=0)
+    broken = summary[summary["models"] == "broken"].iloc[0]
+    assert broken["n_images"] == 0 and broken["n_nonfinite"] == 1 and np.isnan(broken["mean"])
+    assert wide_table(summary, "abs").iloc[0]["ε = 4/255"] == "n/a (N = 0)"
+
+
+def test_the_caption_note_names_each_model_and_is_empty_without_non_finite_values():
+    scores = scores_frame({"a": [0.5, np.nan], "b": [0.1, np.inf, np.nan]})
+    assert nonfinite_by_model(scores, ["gini_global"]) == {"a": 1, "b": 2}
+    assert caption_note(nonfinite_by_model(scores, ["gini_global"]), "maps") == (
+        " Non-finite values (NaN or ±Inf), counted and left out of every mean, in maps: 1 of a, 2 of b; "
+        "a cell that averages fewer images shows its N."
+    )
+    assert caption_note(nonfinite_by_model(scores_frame({"a": [0.5]}), ["gini_global"])) == ""
