@@ -23,3 +23,17 @@ def test_the_page_names_the_run_and_copies_its_tables(tmp_path):
     assert "### `tables/gini_ig.md`\n\n| Inequality | Model |" in page
     assert "tables/models.md" not in page  # not made by this run: left out, not invented
     assert "not made by the current code" not in page.lower() and "made before code tracking" in page
+
+
+def test_the_headline_figures_are_copied_from_the_run(tmp_path):
+    for name in ("rules", "workflow_scripts"):
+        os.symlink(ROOT / name, tmp_path / name)
+    (tmp_path / "mine.yaml").write_text("datasets: {shapes: {}}\n")
+    figures = tmp_path / "results" / "mine" / "shapes" / "figures"
+    figures.mkdir(parents=True)
+    (figures / "gini_vs_eps_ig.png").write_bytes(b"png of this run")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = results_page("mine.yaml", Path(tmp_path), figures_dir=docs)
+    assert (docs / "gini_vs_eps_ig.png").read_bytes() == b"png of this run"
+    assert "(gini_vs_eps_ig.png)" in page and "noise_vs_k_ig.png" not in page
