@@ -24,7 +24,7 @@ _NOT_OUTPUTS = {"logs", "benchmarks", "resume", LEDGER_DIR}
 @dataclass(frozen=True)
 class OutputState:
     path: Path
-    rule: str | None
+    rule: str
     state: str  # current | accepted | stale | untracked
     made_by: str | None
     current: str | None
@@ -55,7 +55,9 @@ def states(results: Path, workflow: Path = Path(".")) -> list[OutputState]:
         entry = read_entry(path)
         tail = "/" + path.relative_to(results).as_posix()
         rule = entry["rule"] if entry else next((r for regex, r in patterns if regex.match(tail)), None)
-        current = code_version(script_of(rule, workflow / "workflow_scripts")) if rule else None
+        if rule is None:  # no rule makes it (the report, a user's own file): not an output to track
+            continue
+        current = code_version(script_of(rule, workflow / "workflow_scripts"))
         made = entry["made_by"] if entry else None
         if entry is None:
             state = "untracked"
@@ -88,7 +90,7 @@ def accept(results: Path, workflow: Path = Path(".")) -> int:
     when = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     n = 0
     for s in states(results, workflow):
-        if s.state in ("untracked", "stale") and s.rule is not None:
+        if s.state in ("untracked", "stale"):
             entry = read_entry(s.path) or {"rule": s.rule, "made_by": None}
             # an untracked output gets its checksum now; a stale one keeps the one its writer recorded
             entry = {**fingerprint(s.path), **entry, "accepted": s.current, "accepted_utc": when}

@@ -61,9 +61,10 @@ def test_accepting_a_stale_output_keeps_the_recorded_version(here):
     assert code_param(state.current, OUTPUT) == TAG + "v1"
 
 
-def test_logs_benchmarks_and_resume_state_are_not_outputs(here):
+def test_logs_benchmarks_resume_state_and_the_report_are_not_outputs(here):
     for path in ("results/exp/shapes/logs/a.log", "results/exp/shapes/benchmarks/a.tsv", "results/exp/.x.tmp"):
         make(path)
+    make("results/exp/report.html")  # made by `snakemake --report`, by no rule
     assert states(Path("results/exp")) == []
 
 
