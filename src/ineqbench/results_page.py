@@ -66,7 +66,7 @@ def results_page(config_path: str, root: Path = Path("."), figures_dir: Path | N
     config = read_config_file(root / config_path)
     experiment = experiment_name([config_path], root)
     results = root / "results" / experiment
-    git = git_state()
+    git = git_state(ignore=("docs/results.md", *(f"docs/{name}.png" for name in FIGURES)))  # what it writes
     commit = f"{git['commit'][:12]}{' (with uncommitted changes)' if git['dirty'] else ''}" if git else "no checkout"
     flags = flagged_lines(results, root)
     lines = [
