@@ -65,16 +65,14 @@ def lock_hash() -> str | None:
 
 
 @cache
-def git_state(ignore: tuple[str, ...] = ()) -> dict[str, Any] | None:
-    """The checkout's commit and whether it has uncommitted changes (other than the paths `ignore`,
-    relative to the checkout); None outside a git checkout."""
+def git_state() -> dict[str, Any] | None:
+    """The checkout's commit and whether it has uncommitted changes; None outside a git checkout."""
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
-    status = ["git", "status", "--porcelain", "--", ".", *(f":(exclude){path}" for path in ignore)]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(status, cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
     return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}

@@ -11,6 +11,7 @@ import datetime as _dt
 import os
 import platform
 import shutil
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -49,6 +50,18 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+def _checkout() -> dict | None:
+    """The commit, and whether the checkout has changes other than what this page writes (the page is
+    written while this runs); None outside a checkout. Kept out of `provenance`, which every job imports."""
+    state = git_state()
+    if state is None or not state["dirty"]:
+        return state
+    ours = [":(exclude)docs/results.md", *(f":(exclude)docs/{name}.png" for name in FIGURES)]
+    root = Path(__file__).resolve().parents[2]
+    status = subprocess.run(["git", "status", "--porcelain", "--", ".", *ours], cwd=root, capture_output=True, text=True)
+    return {**state, "dirty": bool(status.stdout.strip())}
+
+
 def _copy_figures(folder: Path, figures_dir: Path) -> list[str]:
     """Copy the headline figures of one data set's run into `figures_dir`; the page's lines showing them."""
     lines = []
@@ -66,7 +79,7 @@ def results_page(config_path: str, root: Path = Path("."), figures_dir: Path | N
     config = read_config_file(root / config_path)
     experiment = experiment_name([config_path], root)
     results = root / "results" / experiment
-    git = git_state(ignore=("docs/results.md", *(f"docs/{name}.png" for name in FIGURES)))  # what it writes
+    git = _checkout()
     commit = f"{git['commit'][:12]}{' (with uncommitted changes)' if git['dirty'] else ''}" if git else "no checkout"
     flags = flagged_lines(results, root)
     lines = [
