@@ -58,7 +58,8 @@ def _checkout() -> dict | None:
         return state
     ours = [":(exclude)docs/results.md", *(f":(exclude)docs/{name}.png" for name in FIGURES)]
     root = Path(__file__).resolve().parents[2]
-    status = subprocess.run(["git", "status", "--porcelain", "--", ".", *ours], cwd=root, capture_output=True, text=True)
+    command = ["git", "status", "--porcelain", "--", ".", *ours]
+    status = subprocess.run(command, cwd=root, capture_output=True, text=True)
     return {**state, "dirty": bool(status.stdout.strip())}
 
 
