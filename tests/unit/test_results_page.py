@@ -5,15 +5,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from ineqbench.results_page import results_page
 from tests.helpers.workflow import ROOT
 
 
-def test_the_page_names_the_run_and_copies_its_tables(tmp_path):
+@pytest.fixture()
+def dataset_folder(tmp_path) -> Path:
+    """A workflow folder with the config `mine.yaml` (one data set, `shapes`); its results folder."""
     for name in ("rules", "workflow_scripts"):
         os.symlink(ROOT / name, tmp_path / name)
     (tmp_path / "mine.yaml").write_text("datasets: {shapes: {}}\n")
-    tables = tmp_path / "results" / "mine" / "shapes" / "tables"
+    return tmp_path / "results" / "mine" / "shapes"
+
+
+def test_the_page_names_the_run_and_copies_its_tables(tmp_path, dataset_folder):
+    tables = dataset_folder / "tables"
     tables.mkdir(parents=True)
     (tables / "gini_ig.md").write_text("| Inequality | Model |\n|---|---|\n| Global | r |\n")
     page = results_page("mine.yaml", Path(tmp_path))
@@ -25,11 +33,8 @@ def test_the_page_names_the_run_and_copies_its_tables(tmp_path):
     assert "not made by the current code" not in page.lower() and "made before code tracking" in page
 
 
-def test_the_headline_figures_are_copied_from_the_run(tmp_path):
-    for name in ("rules", "workflow_scripts"):
-        os.symlink(ROOT / name, tmp_path / name)
-    (tmp_path / "mine.yaml").write_text("datasets: {shapes: {}}\n")
-    figures = tmp_path / "results" / "mine" / "shapes" / "figures"
+def test_the_headline_figures_are_copied_from_the_run(tmp_path, dataset_folder):
+    figures = dataset_folder / "figures"
     figures.mkdir(parents=True)
     (figures / "gini_vs_eps_ig.png").write_bytes(b"png of this run")
     docs = tmp_path / "docs"
