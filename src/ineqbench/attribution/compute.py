@@ -12,7 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ineqbench.attribution.cache import AttributionMaps, AttributionWriter, load_attributions
-from ineqbench.attribution.methods import METHOD_KINDS, MethodSpec
+from ineqbench.attribution.methods import METHOD_KINDS, ImageDraws, MethodSpec
+from ineqbench.attribution.passes import PassRunner, pass_size
 from ineqbench.data.base import pixel_batches
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
@@ -38,24 +39,24 @@ def iter_attributions(
     internal_batch_size: int,
     device: torch.device,
     first: int = 0,
+    pool_indices: np.ndarray | None = None,
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(start, attributions (n, C, H, W) float32 for the true labels, convergence delta (NaN if none))
-    batch by batch, in pool order, from pool position `first` (a multiple of the batch size: a resume).
+    batch by batch, in pool order, from pool position `first` (a resume).
 
-    Stochastic methods are seeded per batch from (seed, batch start), so a map is reproducible for
-    a given seed and batch size (both recorded in the cache). numpy is seeded too: captum's
-    GradientShap draws its path positions from numpy's global generator."""
-    if first % batch_size:
-        raise ValueError(f"attribution can only resume at a batch start, not at {first} (batch size {batch_size})")
+    Every random draw about an image is seeded by (seed, its pool index), `pool_indices` (default: its
+    position), so a map does not depend on the batch size, the batch it lands in or a resume.
+    `internal_batch_size` bounds the path points per forward + backward pass
+    (`ineqbench.attribution.passes`)."""
     kind = METHOD_KINDS.get(method.kind)
+    ids = np.arange(len(labels)) if pool_indices is None else np.asarray(pool_indices)
+    runner = PassRunner(model, pass_size(internal_batch_size, images.shape[1:], device))
     batches = pixel_batches(images[first:], labels[first:], batch_size, device)
     total = -(-(len(labels) - first) // batch_size)
     for offset, x, y in tqdm(batches, total=total, desc=method.id, mininterval=10):
         start = first + offset
-        batch_seed = (seed * 1_000_003 + start) % 2**32
-        torch.manual_seed(batch_seed)
-        np.random.seed(batch_seed)
-        attr, delta = kind.compute(model, x, y, method.params, max(internal_batch_size, len(y)))
+        draws = ImageDraws.for_pool(seed, ids[start : start + len(y)], device)
+        attr, delta = kind.compute(model, x, y, method.params, runner, draws)
         yield (
             start,
             attr.detach().float().cpu().numpy(),
@@ -73,6 +74,7 @@ def compute_attributions(
     batch_size: int,
     internal_batch_size: int,
     device: torch.device,
+    pool_indices: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Attributions (N, C, H, W) float32 for the true labels, and the convergence delta (NaN if none),
     all in memory (the job streams them into the cache instead: `iter_attributions`)."""
@@ -86,6 +88,7 @@ def compute_attributions(
         batch_size=batch_size,
         internal_batch_size=internal_batch_size,
         device=device,
+        pool_indices=pool_indices,
     ):
         maps.append(attr)
         deltas.append(delta)
@@ -111,8 +114,8 @@ def attribute(
 ) -> None:
     """Attribute every pool image and write the cache shard by shard: at most `shard_images` maps (plus
     one batch) are held in memory, whatever the pool size. A killed or failed run keeps its complete
-    shards; the next run with the same inputs, settings and code resumes after them. Shards hold a
-    whole number of batches, so a resumed batch is seeded as it would have been."""
+    shards; the next run with the same inputs, settings and code resumes after them (maps are seeded
+    per image, so a resumed map equals an uninterrupted run's)."""
     device = select_device(threads)
     spec = MethodSpec(**method)
     model = load_model(weights_path, card_path, device)
@@ -142,6 +145,7 @@ def attribute(
             internal_batch_size=internal_batch_size,
             device=device,
             first=writer.n_resumed,
+            pool_indices=pool["pool_index"].to_numpy(),
         ):
             writer.append(maps, convergence_delta=delta)
         writer.add(pool_index=pool["pool_index"].to_numpy(), labels=images.labels)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
 
+from ineqbench.attribution.quadrature import RULES
 from ineqbench.registry import Lazy, Registry
 from ineqbench.settings import CONFIG_SECTIONS, ConfigSection, setting
 
 
 @dataclass(frozen=True)
 class MethodKind:
-    compute: Callable  # (model, x, target, params, internal_batch_size) -> (attr, delta or None)
+    compute: Callable  # (model, x, target, params, PassRunner, ImageDraws) -> (attr, delta or None)
     defaults: dict
     stochastic: bool
     description: str
@@ -52,7 +53,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:integrated_gradients"),
         defaults={"n_steps": 20, "method": "riemann_right", "baseline": "zero", "baseline_sigma_normalised": 1.0},
         stochastic=True,  # only with the gaussian baseline, but seeding is harmless otherwise
-        description="captum IntegratedGradients; Riemann or Gauss-Legendre steps; convergence delta recorded",
+        description="Integrated Gradients with captum's Riemann or Gauss-Legendre steps; convergence delta recorded",
         baselines=tuple(BASELINES.names()),
     ),
 )
@@ -62,7 +63,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:input_x_gradient"),
         defaults={},
         stochastic=False,
-        description="captum InputXGradient in pixel space (x * dlogit/dx)",
+        description="InputXGradient in pixel space (x * dlogit/dx), as captum's",
     ),
 )
 METHOD_KINDS.add(
@@ -71,7 +72,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:gradient"),
         defaults={},
         stochastic=False,
-        description="captum Saliency with abs=False: the signed plain gradient of the target logit",
+        description="the signed plain gradient of the target logit (captum Saliency with abs=False)",
     ),
 )
 METHOD_KINDS.add(
@@ -80,7 +81,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:smoothgrad"),
         defaults={"nt_samples": 20, "sigma": 0.15, "nt_samples_batch_size": 20},
         stochastic=True,
-        description="NoiseTunnel(smoothgrad) over the signed plain gradient; sigma in pixel units",
+        description="SmoothGrad (captum NoiseTunnel over the signed gradient); sigma in pixel units",
     ),
 )
 METHOD_KINDS.add(
@@ -106,7 +107,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:gradient_shap"),
         defaults={"n_samples": 20, "stdevs_normalised": 0.0, "baseline": "zero", "baseline_sigma_normalised": 1.0},
         stochastic=True,
-        description="captum GradientShap (expected gradients); noise in normalised units",
+        description="GradientShap (expected gradients), as captum's; noise in normalised units",
         baselines=(*BASELINES.names(), "zero_and_input"),
     ),
 )
@@ -134,6 +135,10 @@ def method_spec(method_id: str, kind: str, params: dict) -> MethodSpec:
             f"valid: {sorted(info.defaults)}"
         )
     merged = {**info.defaults, **params}
+    if "method" in merged and merged["method"] not in RULES:
+        raise ValueError(
+            f"method {method_id!r}: unknown integration rule {merged['method']!r}; valid: {', '.join(RULES)}"
+        )
     if "baseline" in merged and merged["baseline"] not in info.baselines:
         raise ValueError(
             f"method {method_id!r}: unknown baseline {merged['baseline']!r} for kind {kind!r}; "

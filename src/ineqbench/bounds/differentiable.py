@@ -6,11 +6,12 @@ Jacobian J(x) = dA/dx of the attribution, and the attacks need gradients of func
 plain gradient and Integrated Gradients are written with `torch.func.grad`, which composes with
 `jacrev`, `jvp`, `vjp` and `vmap` to any order.
 
-Sameness with the rest of the suite. Integrated Gradients uses captum's own quadrature
-(`approximation_parameters`: the step positions and weights of riemann_left/right/middle/trapezoid
-and gausslegendre), the same straight path baseline + alpha (x - baseline) and the same final product
-with (x - baseline), so for a given baseline the map equals `captum.attr.IntegratedGradients`
-(checked to 1e-5 in the tests). The plain gradient is captum's `Saliency(abs=False)`.
+Sameness with the rest of the suite. Integrated Gradients uses captum's quadrature
+(`ineqbench.attribution.quadrature`: the step positions and weights of riemann_left/right/middle/
+trapezoid and gausslegendre, tested equal to captum's), the same straight path baseline
++ alpha (x - baseline) and the same final product with (x - baseline), so for a given baseline the
+map equals `captum.attr.IntegratedGradients` (checked to 1e-5 in the tests). The plain gradient is
+captum's `Saliency(abs=False)`.
 
 Conventions. Models are in eval mode and take [0, 1] pixels (normalisation inside, as every model of
 the suite). A single-image map takes x of shape (C, H, W) and returns an attribution of the same
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 from torch.func import grad
 
+from ineqbench.attribution.quadrature import quadrature
 from ineqbench.bounds.settings import DIFFERENTIABLE_KINDS
 
 AttributionMap = Callable[[torch.Tensor], torch.Tensor]  # x (C, H, W) -> A(x) (C, H, W)
@@ -69,19 +71,11 @@ def gradient(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
 def ig_rule(
     method: str, n_steps: int, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(alphas, weights) of captum's quadrature rule `method` with `n_steps` points.
-
-    Taken from captum itself rather than re-derived, so both implementations integrate at the same
-    points. captum rounds the weights to float32 before use; here they keep the model's dtype, which
-    is at least as accurate and differs from captum by ~1e-8 relative.
-    """
-    from captum.attr._utils.approximation_methods import approximation_parameters
-
-    step_sizes, alphas = approximation_parameters(method)
-    return (
-        torch.tensor(alphas(n_steps), dtype=dtype, device=device),
-        torch.tensor(step_sizes(n_steps), dtype=dtype, device=device),
-    )
+    """(alphas, weights) of captum's quadrature rule `method` with `n_steps` points, in the model's dtype
+    (`ineqbench.attribution.quadrature`, tested equal to captum's), so both implementations integrate at
+    the same points."""
+    alphas, weights = quadrature(method, n_steps)
+    return torch.tensor(alphas, dtype=dtype, device=device), torch.tensor(weights, dtype=dtype, device=device)
 
 
 def integrated_gradients_batch(
@@ -187,18 +181,19 @@ def attribution_map(
     return info.build(model, target, {**info.defaults, **params}, baseline)
 
 
-def resolve_baseline(model: nn.Module, x: torch.Tensor, params: dict) -> torch.Tensor | None:
-    """The baseline tensor (C, H, W) that a method spec's parameters name, drawn once.
+def resolve_baseline(model: nn.Module, x: torch.Tensor, params: dict, seed: int) -> torch.Tensor | None:
+    """The baseline tensor (C, H, W) that a method spec's parameters name, drawn once from `seed`.
 
     Uses the suite's baseline registry, so "zero", "mean" and "gaussian" mean what they mean for
-    the cached captum attributions. A gaussian baseline is random: draw it once per image and keep
-    it, since a bound and its attacks must describe the same map.
+    the cached attributions. A gaussian baseline is random: draw it once per image and keep it, since
+    a bound and its attacks must describe the same map.
     """
     if "baseline" not in params:
         return None
-    from ineqbench.attribution.methods import BASELINES
+    from ineqbench.attribution.methods import BASELINES, ImageDraws
 
-    return BASELINES.get(params["baseline"])(model, x.unsqueeze(0), params)[0].to(x.dtype)
+    draws = ImageDraws([seed], x.device)
+    return BASELINES.get(params["baseline"])(model, x.unsqueeze(0), params, draws)[0].to(x.dtype)
 
 
 def disable_fused_attention(model: nn.Module) -> int:

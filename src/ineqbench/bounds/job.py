@@ -173,8 +173,8 @@ def bound_image(
         prediction = int(predicted_class(nets.real(x.unsqueeze(0)))[0])
     # non-finite logits predict no class: attribute the label instead (the row is flagged non-finite)
     target = int(label) if prediction == NO_CLASS else prediction
-    torch.manual_seed(image_seed)  # a random baseline is drawn once, here
-    baseline = resolve_baseline(nets.real, x, spec.params)
+    torch.manual_seed(image_seed)  # anything random below that takes no seed of its own
+    baseline = resolve_baseline(nets.real, x, spec.params, image_seed)  # a random baseline: drawn once, here
     smooth = attribution_map(spec.kind, nets.smooth, target, spec.params, baseline)
     real = attribution_map(spec.kind, nets.real, target, spec.params, baseline) if nets.surrogate else None
     with torch.no_grad():

@@ -417,15 +417,15 @@ def test_smoothgrad_sq_ig_noise_is_in_normalised_units():
 
 
 def test_baselines_in_pixel_units():
-    from ineqbench.attribution.methods import _baseline
+    from ineqbench.attribution.methods import ImageDraws, _baseline
 
     model = smooth_model(mean=MEAN, std=STD)
     x = torch.rand(4, 3, 64, 64)
-    assert torch.equal(_baseline(model, x, {"baseline": "zero"}), torch.zeros_like(x))
-    mean_baseline = _baseline(model, x, {"baseline": "mean"})
+    draws = ImageDraws.for_pool(0, range(4))
+    assert torch.equal(_baseline(model, x, {"baseline": "zero"}, draws), torch.zeros_like(x))
+    mean_baseline = _baseline(model, x, {"baseline": "mean"}, draws)
     assert torch.equal(mean_baseline[:, :, 5, 7], torch.tensor([MEAN] * 4))
-    torch.manual_seed(0)
-    gauss = _baseline(model, x, {"baseline": "gaussian", "baseline_sigma_normalised": 0.5})
+    gauss = _baseline(model, x, {"baseline": "gaussian", "baseline_sigma_normalised": 0.5}, draws)
     z = (gauss - model.mean) / model.std  # N(0, 0.5^2) per channel in normalised units
     channel_mean = z.mean(dim=(0, 2, 3))
     channel_std = z.std(dim=(0, 2, 3))
