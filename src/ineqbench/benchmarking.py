@@ -1,0 +1,170 @@
+"""Throughput against the hardware limit, measured the same way everywhere (benchmarks/, the GPU check,
+the architecture sweep): medians over timed repeats after a warm-up, ratios to a limit measured in the
+same process, peak memory per case. Nothing here asserts a time; the scripts record what they see.
+
+The limit of an attribution method that takes n gradient points per image is the model's best rate of
+plain forward + input-gradient backward passes (`passes.target_gradients`) divided by n: no method
+built on gradients can beat it, and a ratio near 1 means the method adds no overhead of its own.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ineqbench.attribution.draws import ImageDraws
+from ineqbench.attribution.methods import METHOD_KINDS, MethodSpec
+from ineqbench.attribution.passes import PassRunner, pass_size, target_gradients
+
+WARMUP, REPEATS = 1, 3
+MIB = 2**20
+
+# Gradient points per image of each method kind, from its parameters.
+POINTS_PER_IMAGE: dict[str, Callable[[dict], int]] = {
+    "integrated_gradients": lambda p: p["n_steps"],
+    "smoothgrad": lambda p: p["nt_samples"],
+    "gradient_shap": lambda p: p["n_samples"],
+    "smoothgrad_sq_ig": lambda p: p["nt_samples"] * p["n_steps"],
+    "input_x_gradient": lambda p: 1,
+    "gradient": lambda p: 1,
+}
+
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_seconds(fn: Callable[[], object], device: torch.device, warmup: int = WARMUP, repeats: int = REPEATS):
+    """Median wall time of `fn` over `repeats` timed calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _status_bytes(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@contextmanager
+def peak_memory(device: torch.device) -> Iterator[dict]:
+    """{'peak_mib': ...} after the block: the GPU's peak allocation, or on a CPU the growth of the
+    process's peak resident memory over the block (VmHWM reset first; Linux only, else NaN)."""
+    result = {"peak_mib": float("nan")}
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        yield result
+        result["peak_mib"] = torch.cuda.max_memory_allocated(device) / MIB
+        return
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        before = _status_bytes("VmRSS")
+    except OSError:
+        yield result
+        return
+    yield result
+    result["peak_mib"] = (_status_bytes("VmHWM") - before) / MIB
+
+
+@dataclass
+class Measured:
+    samples_per_sec: float
+    peak_mib: float
+
+
+def measure(fn: Callable[[], object], n_samples: int, device: torch.device) -> Measured:
+    with peak_memory(device) as peak:
+        seconds = median_seconds(fn, device)
+    return Measured(n_samples / seconds, peak["peak_mib"])
+
+
+def forward_backward(model, x: torch.Tensor, y: torch.Tensor, points: int, precision: str = "float32"):
+    """A callable running one forward + input-gradient backward pass of `points` points from x."""
+    reps = -(-points // len(x))
+    xs, ys = x.repeat(reps, 1, 1, 1)[:points].contiguous(), y.repeat(reps)[:points]
+    return lambda: target_gradients(model, xs, ys, PRECISIONS[precision])
+
+
+def forward_backward_limit(model, x, y, sizes: list[int], device, precision: str = "float32") -> tuple[float, int]:
+    """(best points per second, at which pass size) over `sizes`."""
+    rates = {s: measure(forward_backward(model, x, y, s, precision), s, device).samples_per_sec for s in sizes}
+    best = max(rates, key=rates.get)
+    return rates[best], best
+
+
+def attribution_call(model, x, y, spec: MethodSpec, internal_batch_size: int, precision: str = "float32"):
+    """A callable computing the maps of the batch x as the attribute job does (per-image draws)."""
+    size = pass_size(internal_batch_size, tuple(x.shape[1:]), x.device)
+    runner = PassRunner(model, size, PRECISIONS[precision])
+    compute = METHOD_KINDS.get(spec.kind).compute
+
+    def run():
+        return compute(model, x, y, spec.params, runner, ImageDraws.for_pool(0, range(len(x)), x.device))
+
+    return run, size
+
+
+def environment(device: torch.device) -> dict:
+    """What a benchmark record names: device, library versions, machine."""
+    import numpy
+    import timm
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or 'cpu'})"
+    return {
+        "device": name,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "host": platform.node(),
+    }
+
+
+def write_record(rows: list[dict], env: dict, stem: str | Path, title: str, notes: str = "") -> tuple[Path, Path]:
+    """`<stem>.csv` (one row per case, timm's benchmark columns first) and `<stem>.md` (the same table
+    under the device, libraries, lock hash, commit and date it was measured with)."""
+    import datetime
+
+    import pandas as pd
+
+    from ineqbench.provenance import git_state, lock_hash
+
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows)
+    csv, md = stem.with_suffix(".csv"), stem.with_suffix(".md")
+    frame.to_csv(csv, index=False, float_format="%.4g")
+    git = git_state() or {}
+    header = [
+        f"# {title}",
+        "",
+        f"- date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- commit: {git.get('commit', 'unknown')}{' (uncommitted changes)' if git.get('dirty') else ''}",
+        f"- lock sha256: {lock_hash()}",
+        *[f"- {k}: {v}" for k, v in env.items()],
+        f"- timing: median of {REPEATS} timed repeats after {WARMUP} warm-up",
+        "",
+    ]
+    body = frame.to_markdown(index=False, floatfmt=".4g")
+    md.write_text("\n".join(header) + ("\n" + notes.strip() + "\n\n" if notes else "\n") + body + "\n")
+    return csv, md
