@@ -16,6 +16,7 @@ with snakemake_job(sm):
         batch_size=options["batch_size"],
         internal_batch_size=options["internal_batch_size"],
         dtype=options["dtype"],
+        precision=options["precision"],
         shard_images=options["shard_images"],
         out_path=sm.output[0],
         threads=sm.threads,

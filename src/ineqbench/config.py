@@ -384,7 +384,8 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
         methods=methods,
         transforms=tuple(raw["inequality"]["transforms"]),
         attribution_options={
-            k: raw["attribution"][k] for k in ("batch_size", "internal_batch_size", "dtype", "shard_images")
+            k: raw["attribution"][k]
+            for k in ("batch_size", "internal_batch_size", "dtype", "shard_images", "precision")
         },
         stages=stages,
         report=raw["report"],

@@ -11,6 +11,8 @@ exception, so temporary files are removed; those of a SIGKILLed attempt are remo
 from __future__ import annotations
 
 import contextlib
+import logging
+import resource
 import signal
 import sys
 from collections.abc import Iterator
@@ -61,6 +63,7 @@ def snakemake_job(sm) -> Iterator[None]:
             for path in sm.input:
                 check_intact(path)
             yield
+            log_peak_memory()
     except Exception as error:
         line = explain(error)
         if line is None:
@@ -68,3 +71,12 @@ def snakemake_job(sm) -> Iterator[None]:
         print(f"ineqbench: {line}" + (f" (traceback in {log_path})" if log_path else ""), file=sys.stderr)
         raise SystemExit(1) from None
     record(list(sm.output), sm.rule, version)
+
+
+def log_peak_memory() -> None:
+    """The job's peak resident memory, and its peak GPU allocation where it used a GPU, in its log."""
+    peak = f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB resident"
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        peak += f", {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB on the GPU"
+    logging.getLogger("ineqbench.job").info(peak)

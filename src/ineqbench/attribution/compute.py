@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ineqbench.attribution.cache import AttributionMaps, AttributionWriter, load_attributions
 from ineqbench.attribution.methods import METHOD_KINDS, ImageDraws, MethodSpec
-from ineqbench.attribution.passes import PassRunner, pass_size
+from ineqbench.attribution.passes import PassRunner, autocast_dtype, pass_size
 from ineqbench.data.base import pixel_batches
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
@@ -40,6 +40,7 @@ def iter_attributions(
     device: torch.device,
     first: int = 0,
     pool_indices: np.ndarray | None = None,
+    precision: str = "float32",
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(start, attributions (n, C, H, W) float32 for the true labels, convergence delta (NaN if none))
     batch by batch, in pool order, from pool position `first` (a resume).
@@ -50,7 +51,9 @@ def iter_attributions(
     (`ineqbench.attribution.passes`)."""
     kind = METHOD_KINDS.get(method.kind)
     ids = np.arange(len(labels)) if pool_indices is None else np.asarray(pool_indices)
-    runner = PassRunner(model, pass_size(internal_batch_size, images.shape[1:], device))
+    runner = PassRunner(
+        model, pass_size(internal_batch_size, images.shape[1:], device), autocast_dtype(precision, device)
+    )
     batches = pixel_batches(images[first:], labels[first:], batch_size, device)
     total = -(-(len(labels) - first) // batch_size)
     for offset, x, y in tqdm(batches, total=total, desc=method.id, mininterval=10):
@@ -75,6 +78,7 @@ def compute_attributions(
     internal_batch_size: int,
     device: torch.device,
     pool_indices: np.ndarray | None = None,
+    precision: str = "float32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Attributions (N, C, H, W) float32 for the true labels, and the convergence delta (NaN if none),
     all in memory (the job streams them into the cache instead: `iter_attributions`)."""
@@ -89,6 +93,7 @@ def compute_attributions(
         internal_batch_size=internal_batch_size,
         device=device,
         pool_indices=pool_indices,
+        precision=precision,
     ):
         maps.append(attr)
         deltas.append(delta)
@@ -109,6 +114,7 @@ def attribute(
     internal_batch_size: int,
     dtype: str,
     out_path: str,
+    precision: str = "float32",
     threads: int = 1,
     shard_images: int = 1000,
 ) -> None:
@@ -121,7 +127,7 @@ def attribute(
     model = load_model(weights_path, card_path, device)
     pool, images = load_pool_images(test_path, pool_path)
     n_images = len(images.labels)
-    settings = {"method": spec.as_dict(), "batch_size": batch_size, "dtype": dtype}
+    settings = {"method": spec.as_dict(), "batch_size": batch_size, "dtype": dtype, "precision": precision}
     meta = provenance(settings, seed=seed, inputs=[weights_path, test_path, pool_path])
     resume_key = stable_hash({k: meta[k] for k in ("code_version", "config_hash", "seed", "input_sha256")})
     with AttributionWriter(
@@ -146,6 +152,7 @@ def attribute(
             device=device,
             first=writer.n_resumed,
             pool_indices=pool["pool_index"].to_numpy(),
+            precision=precision,
         ):
             writer.append(maps, convergence_delta=delta)
         writer.add(pool_index=pool["pool_index"].to_numpy(), labels=images.labels)

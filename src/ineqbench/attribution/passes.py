@@ -25,7 +25,21 @@ log = logging.getLogger(__name__)
 # On a CPU, the most input values in one pass (2**22: 1365 images of 3x32x32, 27 of 3x224x224).
 CPU_PASS_VALUES = 2**22
 
+FLOAT16_SCALE = 1024.0
+
 Unit = Callable[[int], tuple[torch.Tensor, torch.Tensor]]  # u -> (points (S, C, H, W), weights (S, ...))
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of a `precision` setting: None for float32; for mixed, bfloat16 where the
+    device supports it (every CPU torch runs it; GPUs from Ampere on), else float16."""
+    if precision == "float32":
+        return None
+    if precision != "mixed":
+        raise ValueError(f"unknown precision {precision!r}; valid: float32, mixed")
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
 
 
 def pass_size(internal_batch_size: int, image_shape: tuple[int, ...], device: torch.device) -> int:
@@ -46,6 +60,8 @@ def target_gradients(
     context = torch.autocast(z.device.type, dtype=autocast) if autocast is not None else nullcontext()
     with torch.enable_grad(), context:
         picked = model(z).gather(1, targets[:, None]).float().sum()
+    if autocast == torch.float16:  # scaled, so that small float16 gradients do not flush to zero
+        return torch.autograd.grad(picked * FLOAT16_SCALE, z)[0] / FLOAT16_SCALE
     return torch.autograd.grad(picked, z)[0]
 
 

@@ -176,7 +176,14 @@ class AttributionSection:
         additionalProperties={"type": "object", "required": ["kind"]},
     )
     batch_size: int = setting(50, "images per attribution batch", minimum=1)
-    internal_batch_size: int = setting(1000, "captum's internal batch (interpolation steps per pass)", minimum=1)
+    internal_batch_size: int = setting(
+        1000, "most gradient points (path steps, noisy copies) per forward + backward pass", minimum=1
+    )
+    precision: str = setting(
+        "float32",
+        "float32, or mixed: the passes in bfloat16 autocast (float16 on a GPU without bfloat16), maps in float32",
+        enum=["float32", "mixed"],
+    )
     dtype: str = setting("float32", "dtype of the cached maps", enum=["float32", "float16"])
     shard_images: int = setting(1000, "maps per shard of the attribution cache (read memory-mapped)", minimum=1)
 

@@ -269,3 +269,28 @@ def test_other_errors_are_not_retried():
 
     with pytest.raises(RuntimeError, match="shapes"):
         PassRunner(Broken(), 8).gradients(torch.rand(4, 3, 8, 8), torch.zeros(4, dtype=torch.long))
+
+
+# --------------------------------------------------------------------------- mixed precision
+
+
+def test_mixed_precision_is_bfloat16_on_a_cpu_and_float32_otherwise():
+    from ineqbench.attribution.passes import autocast_dtype
+
+    assert autocast_dtype("float32", CPU) is None
+    assert autocast_dtype("mixed", CPU) is torch.bfloat16
+    with pytest.raises(ValueError, match="valid: float32, mixed"):
+        autocast_dtype("half", CPU)
+
+
+def test_mixed_precision_maps_are_float32_and_close_to_the_float32_maps():
+    model = conv_model()
+    imgs, labels = batch(8)
+    spec = resolve_methods(["ig_zero"], {})["ig_zero"]
+    full, _ = ours(model, imgs, labels, spec)
+    mixed = compute_attributions(
+        model, imgs, labels, spec, seed=0, batch_size=8, internal_batch_size=1000, device=CPU, precision="mixed"
+    )[0]
+    assert mixed.dtype == np.float32 and not np.array_equal(mixed, full)  # bfloat16 did run
+    relative = np.linalg.norm((mixed - full).reshape(8, -1), axis=1) / np.linalg.norm(full.reshape(8, -1), axis=1)
+    assert relative.max() < 0.05
