@@ -19,11 +19,11 @@ import torch
 
 from ineqbench.attribution.methods import resolve_methods
 from ineqbench.benchmarking import (
-    POINTS_PER_IMAGE,
     attribution_call,
     environment,
     forward_backward_limit,
     measure,
+    points_per_image,
     write_record,
 )
 from ineqbench.models.wrapper import NormalizedClassifier
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         y = torch.randint(classes, (batch,), generator=gen).to(device)
         for precision in precisions:
             for spec in methods.values():
-                n = POINTS_PER_IMAGE[spec.kind](spec.params)
+                n = points_per_image(spec)
                 run, pass_points = attribution_call(model, x, y, spec, args.internal_batch_size, precision)
                 sizes = sorted({pass_points, min(batch * n, args.internal_batch_size)})
                 limit, best_size = forward_backward_limit(model, x, y, sizes, device, precision)

@@ -26,17 +26,11 @@ from ineqbench.attribution.passes import PassRunner, pass_size, target_gradients
 WARMUP, REPEATS = 1, 3
 MIB = 2**20
 
-# Gradient points per image of each method kind, from its parameters.
-POINTS_PER_IMAGE: dict[str, Callable[[dict], int]] = {
-    "integrated_gradients": lambda p: p["n_steps"],
-    "smoothgrad": lambda p: p["nt_samples"],
-    "gradient_shap": lambda p: p["n_samples"],
-    "smoothgrad_sq_ig": lambda p: p["nt_samples"] * p["n_steps"],
-    "input_x_gradient": lambda p: 1,
-    "gradient": lambda p: 1,
-}
-
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def points_per_image(spec: MethodSpec) -> int:
+    return METHOD_KINDS.get(spec.kind).points_per_image(spec.params)
 
 
 def synchronize(device: torch.device) -> None:
@@ -129,10 +123,12 @@ def environment(device: torch.device) -> dict:
     import timm
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or 'cpu'})"
+    lock = Path(__file__).resolve().parents[2] / "requirements.lock"
+    pinned = [line.split("==")[1].split()[0] for line in lock.read_text().splitlines() if line.startswith("torch==")]
     return {
         "device": name,
         "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        "torch": torch.__version__ + (f" (the lock pins {pinned[0]})" if pinned else ""),
         "timm": timm.__version__,
         "numpy": numpy.__version__,
         "python": platform.python_version(),
@@ -165,6 +161,19 @@ def write_record(rows: list[dict], env: dict, stem: str | Path, title: str, note
         f"- timing: median of {REPEATS} timed repeats after {WARMUP} warm-up",
         "",
     ]
-    body = frame.to_markdown(index=False, floatfmt=".4g")
+    body = markdown_table(frame)
     md.write_text("\n".join(header) + ("\n" + notes.strip() + "\n\n" if notes else "\n") + body + "\n")
     return csv, md
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def markdown_table(frame) -> str:
+    """A Markdown table of a DataFrame (no tabulate: the GPU machine may not have it)."""
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)

@@ -22,6 +22,7 @@ class MethodKind:
     defaults: dict
     stochastic: bool
     description: str
+    points_per_image: Callable[[dict], int]  # gradient points (forward + backward) per image, from params
     baselines: tuple[str, ...] = ()  # accepted values of the `baseline` parameter, checked at config load
 
 
@@ -53,6 +54,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:integrated_gradients"),
         defaults={"n_steps": 20, "method": "riemann_right", "baseline": "zero", "baseline_sigma_normalised": 1.0},
         stochastic=True,  # only with the gaussian baseline, but seeding is harmless otherwise
+        points_per_image=lambda p: p["n_steps"],
         description="Integrated Gradients with captum's Riemann or Gauss-Legendre steps; convergence delta recorded",
         baselines=tuple(BASELINES.names()),
     ),
@@ -63,6 +65,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:input_x_gradient"),
         defaults={},
         stochastic=False,
+        points_per_image=lambda p: 1,
         description="InputXGradient in pixel space (x * dlogit/dx), as captum's",
     ),
 )
@@ -72,6 +75,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:gradient"),
         defaults={},
         stochastic=False,
+        points_per_image=lambda p: 1,
         description="the signed plain gradient of the target logit (captum Saliency with abs=False)",
     ),
 )
@@ -81,6 +85,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:smoothgrad"),
         defaults={"nt_samples": 20, "sigma": 0.15, "nt_samples_batch_size": 20},
         stochastic=True,
+        points_per_image=lambda p: p["nt_samples"],
         description="SmoothGrad (captum NoiseTunnel over the signed gradient); sigma in pixel units",
     ),
 )
@@ -97,6 +102,7 @@ METHOD_KINDS.add(
             "baseline": "mean",
         },
         stochastic=True,
+        points_per_image=lambda p: p["nt_samples"] * p["n_steps"],
         description="the released code's NoiseTunnel(IG, smoothgrad_sq); noise in normalised units",
         baselines=tuple(BASELINES.names()),
     ),
@@ -107,6 +113,7 @@ METHOD_KINDS.add(
         compute=Lazy("ineqbench.attribution.methods:gradient_shap"),
         defaults={"n_samples": 20, "stdevs_normalised": 0.0, "baseline": "zero", "baseline_sigma_normalised": 1.0},
         stochastic=True,
+        points_per_image=lambda p: p["n_samples"],
         description="GradientShap (expected gradients), as captum's; noise in normalised units",
         baselines=(*BASELINES.names(), "zero_and_input"),
     ),

@@ -1,0 +1,121 @@
+"""The architecture sweep: attribution throughput (IG, the suite's `ig` preset: 20 steps, N(0, 1)
+baseline), its ratio to the limit (20 forward + input-gradient backward passes per image, measured in the
+same process) and peak memory, for timm architectures at their pretrained_cfg input size with random
+weights (nothing is downloaded), written as a timm-style CSV plus a Markdown record.
+
+Default list: 22 architectures of 12 families, sized to finish in about 45 minutes on a 2-core CPU
+with `--images 2`. On a GPU raise `--images` (e.g. 32). A failing architecture is recorded with its
+error and the sweep goes on. No assertion on any time.
+
+    .venv/bin/python benchmarks/timm_sweep.py [--archs 'resnet*' ...] [--images 2] [--out benchmarks/out/timm_sweep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import time
+
+import torch
+
+from ineqbench.attribution.methods import resolve_methods
+from ineqbench.benchmarking import (
+    attribution_call,
+    environment,
+    forward_backward_limit,
+    measure,
+    points_per_image,
+    write_record,
+)
+from ineqbench.models.wrapper import NormalizedClassifier
+
+# family -> architectures (timm names; the input size comes from each pretrained_cfg)
+ARCHITECTURES = {
+    "ResNet": ["resnet18", "resnet50", "resnet26d"],
+    "Wide ResNet": ["wide_resnet50_2"],
+    "EfficientNet": ["efficientnet_b0", "efficientnet_b1"],
+    "ConvNeXt": ["convnext_atto", "convnext_tiny"],
+    "ViT": ["vit_tiny_patch16_224", "vit_small_patch16_224"],
+    "DeiT": ["deit_tiny_patch16_224", "deit_small_patch16_224"],
+    "RegNet": ["regnetx_002", "regnety_004"],
+    "MobileNet": ["mobilenetv2_100", "mobilenetv3_large_100"],
+    "DenseNet": ["densenet121"],
+    "Swin": ["swin_tiny_patch4_window7_224"],
+    "RepVGG": ["repvgg_a0"],
+    "GhostNet": ["ghostnet_100"],
+    "LeViT": ["levit_128s"],
+    "Inception": ["inception_v3"],
+}
+
+
+def sweep_list(patterns: list[str] | None) -> list[tuple[str, str]]:
+    pairs = [(family, arch) for family, archs in ARCHITECTURES.items() for arch in archs]
+    if not patterns:
+        return pairs
+    return [(f, a) for f, a in pairs if any(fnmatch.fnmatch(a, p) for p in patterns)]
+
+
+def measure_architecture(arch: str, images: int, internal_batch_size: int, device: torch.device) -> dict:
+    import timm
+
+    torch.manual_seed(0)
+    backbone = timm.create_model(arch, pretrained=False)
+    cfg = backbone.pretrained_cfg
+    model = NormalizedClassifier(backbone, list(cfg["mean"]), list(cfg["std"])).to(device).eval()
+    size = cfg["input_size"][-1]
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(images, *cfg["input_size"], generator=gen).to(device)
+    y = torch.randint(backbone.num_classes, (images,), generator=gen).to(device)
+    spec = resolve_methods(["ig"], {})["ig"]
+    n = points_per_image(spec)
+    run, pass_points = attribution_call(model, x, y, spec, internal_batch_size)
+    limit, best = forward_backward_limit(model, x, y, sorted({pass_points, images}), device)
+    ours = measure(run, images, device)
+    return {
+        "model": arch,
+        "img_size": size,
+        "batch_size": images,
+        "param_count": round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
+        "samples_per_sec": ours.samples_per_sec,
+        "limit_samples_per_sec": limit / n,
+        "ratio": ours.samples_per_sec / (limit / n),
+        "fwd_bwd_samples_per_sec": limit,
+        "pass_size": pass_points,
+        "limit_pass_size": best,
+        "peak_mib": ours.peak_mib,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--archs", nargs="*", help="fnmatch patterns selecting from the default list")
+    parser.add_argument("--images", type=int, default=2, help="images per attribution batch")
+    parser.add_argument("--internal-batch-size", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/out/timm_sweep")
+    args = parser.parse_args(argv)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    rows, started = [], time.perf_counter()
+    for family, arch in sweep_list(args.archs):
+        t0 = time.perf_counter()
+        try:
+            row = {"family": family, **measure_architecture(arch, args.images, args.internal_batch_size, device)}
+        except Exception as err:  # one architecture failing does not end the sweep; its row says why
+            row = {"family": family, "model": arch, "error": f"{type(err).__name__}: {err}"[:200]}
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        rows.append(row)
+        print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    minutes = (time.perf_counter() - started) / 60
+    columns = ["model", "family", *[k for k in rows[0] if k not in ("model", "family")]]
+    rows = [{k: r.get(k) for k in dict.fromkeys(columns + [k for r in rows for k in r])} for r in rows]
+    notes = f"{len(rows)} architectures of {len({r['family'] for r in rows})} families in {minutes:.1f} minutes."
+    csv, md = write_record(rows, environment(device), args.out, "timm architecture sweep: IG throughput", notes)
+    print(md.read_text())
+
+
+if __name__ == "__main__":
+    main()
