@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: run test test-slow test-all lint report clean-results lock
+.PHONY: run test test-slow test-all lint report clean-results lock bench bench-sweep
 
 LOCK := requirements.lock
 UV := uv==0.13.9
@@ -48,3 +48,12 @@ lint: $(STAMP)
 
 clean-results:
 	rm -rf results .snakemake
+
+# The benchmark suite (benchmarks/README.md): CSV + Markdown records under benchmarks/out/. No test times anything.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/attribution_throughput.py --bf16 --out benchmarks/out/attribution
+	benchmarks/gpu_check.sh benchmarks/out/gpu_check
+
+# The timm architecture sweep (about 45 minutes on 2 CPU cores).
+bench-sweep: $(STAMP)
+	$(BIN)/python benchmarks/timm_sweep.py --out benchmarks/out/timm_sweep
