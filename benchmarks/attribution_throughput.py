@@ -19,26 +19,17 @@ import torch
 
 from ineqbench.attribution.methods import resolve_methods
 from ineqbench.benchmarking import (
-    attribution_call,
+    bench_device,
     environment,
-    forward_backward_limit,
     measure,
+    measure_attribution,
     points_per_image,
+    random_model,
     write_record,
 )
-from ineqbench.models.wrapper import NormalizedClassifier
 
 ROWS = [("test_resnet", 32, 50, 4), ("resnet18", 224, 4, 1000)]
 METHODS = ["ig", "smoothgrad", "gradshap"]
-
-
-def random_model(arch: str, num_classes: int, device: torch.device) -> NormalizedClassifier:
-    import timm
-
-    torch.manual_seed(0)
-    backbone = timm.create_model(arch, pretrained=False, num_classes=num_classes)
-    cfg = backbone.pretrained_cfg
-    return NormalizedClassifier(backbone, list(cfg["mean"]), list(cfg["std"])).to(device).eval()
 
 
 def captum_call(model, x, y, spec):
@@ -75,25 +66,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/out/attribution")
     args = parser.parse_args(argv)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads)
+    device = bench_device(args.threads)
     rows_spec = ROWS[:1] if args.quick else ROWS
     methods = resolve_methods(METHODS[:1] if args.quick else METHODS, {})
     precisions = ["float32", "bfloat16"] if args.bf16 else ["float32"]
     rows = []
     for arch, size, batch, classes in rows_spec:
-        model = random_model(arch, classes, device)
+        model = random_model(arch, device, classes)
         gen = torch.Generator().manual_seed(0)
         x = torch.rand(batch, 3, size, size, generator=gen).to(device)
         y = torch.randint(classes, (batch,), generator=gen).to(device)
         for precision in precisions:
             for spec in methods.values():
                 n = points_per_image(spec)
-                run, pass_points = attribution_call(model, x, y, spec, args.internal_batch_size, precision)
-                sizes = sorted({pass_points, min(batch * n, args.internal_batch_size)})
-                limit, best_size = forward_backward_limit(model, x, y, sizes, device, precision)
-                ours = measure(run, batch, device)
+                whole_batch = min(batch * n, args.internal_batch_size)
+                measured = measure_attribution(model, x, y, spec, args.internal_batch_size, precision, [whole_batch])
                 row = {
                     "model": arch,
                     "img_size": size,
@@ -102,18 +89,13 @@ def main(argv: list[str] | None = None) -> None:
                     "method": spec.id,
                     "points_per_image": n,
                     "precision": precision,
-                    "samples_per_sec": ours.samples_per_sec,
-                    "limit_samples_per_sec": limit / n,
-                    "ratio": ours.samples_per_sec / (limit / n),
-                    "pass_size": pass_points,
-                    "limit_pass_size": best_size,
-                    "peak_mib": ours.peak_mib,
+                    **measured,
                 }
                 if precision == "float32" and not args.no_captum:
                     before = measure(captum_call(model, x, y, spec), batch, device)
                     row |= {
                         "captum_samples_per_sec": before.samples_per_sec,
-                        "captum_ratio": before.samples_per_sec / (limit / n),
+                        "captum_ratio": before.samples_per_sec / measured["limit_samples_per_sec"],
                     }
                 rows.append(row)
                 print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)

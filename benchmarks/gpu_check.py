@@ -28,19 +28,19 @@ from ineqbench.attacks.occlusion import COLOURS, LOOP_ORDERS, centres_of, covera
 from ineqbench.attacks.settings import OcclusionSettings
 from ineqbench.attribution.settings import resolve_methods
 from ineqbench.benchmarking import (
-    attribution_call,
+    bench_device,
     environment,
     forward_backward_limit,
-    measure,
+    measure_attribution,
     median_seconds,
     points_per_image,
+    random_model,
     synchronize,
     write_record,
 )
 from ineqbench.bounds.differentiable import attribution_map
 from ineqbench.bounds.spectral import lanczos
 from ineqbench.bounds.surrogate import softplus_surrogate
-from ineqbench.models.wrapper import NormalizedClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU = {
@@ -63,15 +63,6 @@ CPU = {
 }
 
 
-def random_model(arch: str, device: torch.device) -> NormalizedClassifier:
-    import timm
-
-    torch.manual_seed(0)
-    backbone = timm.create_model(arch, pretrained=False)
-    cfg = backbone.pretrained_cfg
-    return NormalizedClassifier(backbone, list(cfg["mean"]), list(cfg["std"])).to(device).eval()
-
-
 def inputs(n: int, device: torch.device, classes: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(0)
     return torch.rand(n, 3, 224, 224, generator=gen).to(device), torch.randint(classes, (n,), generator=gen).to(device)
@@ -82,20 +73,23 @@ def attribution_rows(model, sizes: dict, device, internal_batch_size: int) -> li
     spec = resolve_methods(["ig"], {})["ig"]
     rows = []
     for precision in ("float32", "bfloat16"):
-        limit, best = forward_backward_limit(model, x, y, sizes["pass_sizes"], device, precision)
-        run, pass_points = attribution_call(model, x, y, spec, internal_batch_size, precision)
-        ours = measure(run, len(x), device)
+        m = measure_attribution(model, x, y, spec, internal_batch_size, precision, sizes["pass_sizes"])
         rows += [
-            {"what": f"fwd+bwd limit ({precision})", "value": limit, "unit": "points/s", "detail": f"pass {best}"},
+            {
+                "what": f"fwd+bwd limit ({precision})",
+                "value": m["fwd_bwd_samples_per_sec"],
+                "unit": "points/s",
+                "detail": f"pass {m['limit_pass_size']}",
+            },
             {
                 "what": f"ig throughput ({precision})",
-                "value": ours.samples_per_sec,
+                "value": m["samples_per_sec"],
                 "unit": "images/s",
-                "detail": f"batch {len(x)}, pass {pass_points}, peak {ours.peak_mib:.0f} MiB",
+                "detail": f"batch {len(x)}, pass {m['pass_size']}, peak {m['peak_mib']:.0f} MiB",
             },
             {
                 "what": f"ig ratio to limit ({precision})",
-                "value": ours.samples_per_sec / (limit / 20),
+                "value": m["ratio"],
                 "unit": "",
                 "goal": ">= 0.9",
             },
@@ -197,10 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="benchmarks/out/gpu_check")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = bench_device(args.threads)
     sizes = GPU if device.type == "cuda" else CPU
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     model = random_model("resnet50", device)
     rows = attribution_rows(model, sizes, device, internal_batch_size=max(sizes["pass_sizes"]))

@@ -20,14 +20,12 @@ import torch
 
 from ineqbench.attribution.methods import resolve_methods
 from ineqbench.benchmarking import (
-    attribution_call,
+    bench_device,
     environment,
-    forward_backward_limit,
-    measure,
-    points_per_image,
+    measure_attribution,
+    random_model,
     write_record,
 )
-from ineqbench.models.wrapper import NormalizedClassifier
 
 # family -> architectures (timm names; the input size comes from each pretrained_cfg)
 ARCHITECTURES = {
@@ -56,33 +54,19 @@ def sweep_list(patterns: list[str] | None) -> list[tuple[str, str]]:
 
 
 def measure_architecture(arch: str, images: int, internal_batch_size: int, device: torch.device) -> dict:
-    import timm
-
-    torch.manual_seed(0)
-    backbone = timm.create_model(arch, pretrained=False)
-    cfg = backbone.pretrained_cfg
-    model = NormalizedClassifier(backbone, list(cfg["mean"]), list(cfg["std"])).to(device).eval()
+    model = random_model(arch, device)
+    cfg = model.backbone.pretrained_cfg
     size = cfg["input_size"][-1]
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(images, *cfg["input_size"], generator=gen).to(device)
-    y = torch.randint(backbone.num_classes, (images,), generator=gen).to(device)
+    y = torch.randint(model.backbone.num_classes, (images,), generator=gen).to(device)
     spec = resolve_methods(["ig"], {})["ig"]
-    n = points_per_image(spec)
-    run, pass_points = attribution_call(model, x, y, spec, internal_batch_size)
-    limit, best = forward_backward_limit(model, x, y, sorted({pass_points, images}), device)
-    ours = measure(run, images, device)
     return {
         "model": arch,
         "img_size": size,
         "batch_size": images,
         "param_count": round(sum(p.numel() for p in model.parameters()) / 1e6, 3),
-        "samples_per_sec": ours.samples_per_sec,
-        "limit_samples_per_sec": limit / n,
-        "ratio": ours.samples_per_sec / (limit / n),
-        "fwd_bwd_samples_per_sec": limit,
-        "pass_size": pass_points,
-        "limit_pass_size": best,
-        "peak_mib": ours.peak_mib,
+        **measure_attribution(model, x, y, spec, internal_batch_size, extra_sizes=[images]),
     }
 
 
@@ -94,9 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/out/timm_sweep")
     args = parser.parse_args(argv)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads)
+    device = bench_device(args.threads)
     rows, started = [], time.perf_counter()
     for family, arch in sweep_list(args.archs):
         t0 = time.perf_counter()

@@ -33,6 +33,28 @@ def points_per_image(spec: MethodSpec) -> int:
     return METHOD_KINDS.get(spec.kind).points_per_image(spec.params)
 
 
+def bench_device(threads: int) -> torch.device:
+    """The GPU when there is one, else the CPU with `threads` threads."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        torch.set_num_threads(threads)
+    return device
+
+
+def random_model(arch: str, device: torch.device, num_classes: int | None = None):
+    """A timm architecture with random (seed 0) weights, its pretrained_cfg normalisation inside, eval mode;
+    nothing is downloaded. `num_classes` None keeps the architecture's own."""
+    import timm
+
+    from ineqbench.models.wrapper import NormalizedClassifier
+
+    torch.manual_seed(0)
+    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    backbone = timm.create_model(arch, pretrained=False, **kwargs)
+    cfg = backbone.pretrained_cfg
+    return NormalizedClassifier(backbone, list(cfg["mean"]), list(cfg["std"])).to(device).eval()
+
+
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -115,6 +137,31 @@ def attribution_call(model, x, y, spec: MethodSpec, internal_batch_size: int, pr
         return compute(model, x, y, spec.params, runner, ImageDraws.for_pool(0, range(len(x)), x.device))
 
     return run, size
+
+
+def measure_attribution(
+    model, x, y, spec: MethodSpec, internal_batch_size: int, precision: str = "float32", extra_sizes=()
+) -> dict:
+    """The method's images/s on the batch x, against its limit: the best plain-pass rate (at the pass
+    sizes the engine uses and at `extra_sizes`) over n points per image. The limit is measured before
+    and after the method and the faster kept: whatever runs first in a process runs slow (kernel
+    set-up, clocks), and the limit must not be the one to pay for it."""
+    n = points_per_image(spec)
+    run, pass_points = attribution_call(model, x, y, spec, internal_batch_size, precision)
+    # the engine's passes hold whole images where they fit: n points each, or as many images as fit
+    sizes = sorted({pass_points, max(n, pass_points // n * n) if n <= pass_points else pass_points, *extra_sizes})
+    before = forward_backward_limit(model, x, y, sizes, x.device, precision)
+    ours = measure(run, len(x), x.device)
+    limit, best = max(before, forward_backward_limit(model, x, y, sizes, x.device, precision))
+    return {
+        "samples_per_sec": ours.samples_per_sec,
+        "limit_samples_per_sec": limit / n,
+        "ratio": ours.samples_per_sec / (limit / n),
+        "fwd_bwd_samples_per_sec": limit,
+        "pass_size": pass_points,
+        "limit_pass_size": best,
+        "peak_mib": ours.peak_mib,
+    }
 
 
 def environment(device: torch.device) -> dict:
