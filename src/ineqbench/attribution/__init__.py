@@ -1,1 +1,1 @@
-"""Attribution maps through captum: method registry, batched computation, NPZ cache."""
+"""Attribution maps: method registry, the pass engine and its per-image draws, batched computation, NPZ cache."""

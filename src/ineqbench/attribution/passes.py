@@ -82,7 +82,7 @@ class PassRunner:
             try:
                 piece = slice(start, start + n)
                 parts.append(target_gradients(self.model, points[piece], targets[piece], self.autocast))
-            except (torch.OutOfMemoryError, RuntimeError) as err:
+            except RuntimeError as err:  # torch.OutOfMemoryError is one
                 if not _is_out_of_memory(err) or n == 1:
                     raise
                 if torch.cuda.is_available():
