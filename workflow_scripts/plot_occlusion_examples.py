@@ -1,6 +1,6 @@
 """Snakemake adapter of the plot_occlusion_examples rule."""
 
-from ineqbench.attacks.aggregate import plot_occlusion_examples
+from ineqbench.attacks.examples import plot_occlusion_examples
 from ineqbench.job import snakemake_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

@@ -20,19 +20,10 @@ import pandas as pd
 import torch
 
 from ineqbench.attacks.inputs import AttackInputs, load_attack_inputs
-from ineqbench.attacks.settings import ATTACK_FAMILIES
+from ineqbench.attacks.settings import ATTACK_FAMILIES, AttackContext
 from ineqbench.attribution.cache import load_attributions
 from ineqbench.io import write_parquet
 from ineqbench.provenance import provenance
-
-
-@dataclass(frozen=True)
-class AttackContext:
-    """The data set's side of an attack: what the family's own settings do not say."""
-
-    region_size: int | None = None  # px; the regional blocks and occlusion patches
-    budgets: tuple[dict, ...] = ()  # occlusion budgets [{regions, radius}]
-    noise_budget: str | None = None  # the noise budget of Tables 3 and 4
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import AttackContext, FamilyCode, positions, run_attack_family
+from ineqbench.attacks.families import FamilyCode, positions, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs, concat_rows, logits_finite, predict
 from ineqbench.attacks.ranking import descending_ranks
 from ineqbench.attacks.settings import (
     NOISE_DISTRIBUTIONS,
     NOISE_TYPES,
     RANKINGS,
+    AttackContext,
     NoiseSettings,
+    noise_label,
     parse_budget,
 )
 from ineqbench.seeds import image_seed
@@ -184,10 +186,6 @@ def noise_attack(inputs: AttackInputs, settings: NoiseSettings, context: AttackC
                     )
                 )
     return concat_rows(frames)
-
-
-def noise_label(noise_type: str) -> str:
-    return NOISE_TYPES.get(noise_type).label
 
 
 def _transfer_rows(rows: pd.DataFrame, context: AttackContext) -> pd.DataFrame:

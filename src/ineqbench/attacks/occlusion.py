@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import AttackContext, FamilyCode, positions, run_attack_family
+from ineqbench.attacks.families import FamilyCode, positions, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs, concat_rows, logits_finite
-from ineqbench.attacks.settings import CENTRES, COLOURS, LOOP_ORDERS, RANKINGS, OcclusionSettings
+from ineqbench.attacks.settings import CENTRES, COLOURS, LOOP_ORDERS, RANKINGS, AttackContext, OcclusionSettings
 from ineqbench.models.logits import predicted_class, top2_margin
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import AttackContext, FamilyCode, run_attack_family
+from ineqbench.attacks.families import FamilyCode, run_attack_family
 from ineqbench.attacks.inputs import AttackInputs
 from ineqbench.attacks.occlusion import (
     Budget,
@@ -25,7 +25,7 @@ from ineqbench.attacks.occlusion import (
     rebuild_by_budget,
     smallest_budget,
 )
-from ineqbench.attacks.settings import RandomOcclusionSettings
+from ineqbench.attacks.settings import AttackContext, RandomOcclusionSettings
 from ineqbench.seeds import image_seed
 
 RANDOM_REGIONS_STREAM = 1  # keeps this draw apart from any other seeded by the same (seed, pool index)

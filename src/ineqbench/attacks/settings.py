@@ -21,6 +21,15 @@ PAPER_BUDGETS = ("500/150528", "1000/150528", "5000/150528", "10000/150528", "20
 
 
 @dataclass(frozen=True)
+class AttackContext:
+    """The data set's side of an attack: what the family's own settings do not say."""
+
+    region_size: int | None = None  # px; the regional blocks and occlusion patches
+    budgets: tuple[dict, ...] = ()  # occlusion budgets [{regions, radius}]
+    noise_budget: str | None = None  # the noise budget of Tables 3 and 4
+
+
+@dataclass(frozen=True)
 class NoiseType:
     ranked: bool  # mask from the attribution ranking; False: k random channel-elements
     replace: bool  # Type II replaces the masked elements; Type I and Random add to them
@@ -31,6 +40,11 @@ NOISE_TYPES: Registry[NoiseType] = Registry("noise type")
 NOISE_TYPES.add("random", NoiseType(ranked=False, replace=False, label="Random"))
 NOISE_TYPES.add("type1", NoiseType(ranked=True, replace=False, label="Noise I"))
 NOISE_TYPES.add("type2", NoiseType(ranked=True, replace=True, label="Noise II"))
+
+
+def noise_label(noise_type: str) -> str:
+    return NOISE_TYPES.get(noise_type).label
+
 
 # Names whose code needs torch: declared here, added where they are implemented.
 NOISE_DISTRIBUTIONS = Registry("noise distribution")

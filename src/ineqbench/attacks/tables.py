@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ineqbench.attacks.noise import noise_label
-from ineqbench.attacks.settings import ATTACK_FAMILIES
-from ineqbench.models.logits import NO_CLASS
+from ineqbench.attacks.settings import ATTACK_FAMILIES, noise_label
+from ineqbench.models.no_class import NO_CLASS
 from ineqbench.models.spec import ModelSpec
 from ineqbench.reporting.nonfinite import COUNT, FLAG, counts_by, flagged, n_suffix
 from ineqbench.reporting.tables import by_training, column_label, summarise

@@ -8,9 +8,8 @@ import logging
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import AttackContext
 from ineqbench.attacks.inputs import AttackInputs, concat_rows, load_attack_inputs, predict
-from ineqbench.attacks.settings import ATTACK_FAMILIES
+from ineqbench.attacks.settings import ATTACK_FAMILIES, AttackContext
 from ineqbench.io import write_parquet
 from ineqbench.models.checkpoint import load_model
 from ineqbench.provenance import provenance

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from ineqbench.attribution.cache import AttributionMaps, AttributionWriter, load_attributions
 from ineqbench.attribution.methods import METHOD_KINDS, ImageDraws, MethodSpec
 from ineqbench.attribution.passes import PassRunner, autocast_dtype, pass_size
-from ineqbench.data.base import pixel_batches
+from ineqbench.data.batches import pixel_batches
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
 from ineqbench.io import stable_hash

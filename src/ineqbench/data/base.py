@@ -6,11 +6,9 @@ and an optional boolean object mask per image (N, H, W) for data sets that know 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -51,12 +49,3 @@ class ImageDataset:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train.images.shape[1:])  # type: ignore[return-value]
-
-
-def pixel_batches(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, device: torch.device | str = "cpu"
-) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-    """(start, pixels in [0, 1] float32, labels) batches on `device`: the one uint8 -> model-input path."""
-    for start in range(0, len(labels), batch_size):
-        x = torch.from_numpy(images[start : start + batch_size]).float().div_(255.0).to(device)
-        yield start, x, torch.from_numpy(labels[start : start + batch_size]).to(device)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-NO_CLASS = -1
+from ineqbench.models.no_class import NO_CLASS
 
 
 def finite_rows(logits: torch.Tensor) -> torch.Tensor:

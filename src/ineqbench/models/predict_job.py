@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ineqbench.data.base import pixel_batches
+from ineqbench.data.batches import pixel_batches
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
 from ineqbench.io import write_parquet

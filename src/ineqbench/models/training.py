@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ineqbench.data.base import pixel_batches
+from ineqbench.data.batches import pixel_batches
 from ineqbench.models.logits import predicted_class
 from ineqbench.models.resume import restore_training_state, training_state
 from ineqbench.models.settings import OPTIMIZERS, TrainingRecipe

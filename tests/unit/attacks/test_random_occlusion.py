@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ineqbench.attacks.families import AttackContext
 from ineqbench.attacks.inputs import AttackInputs
 from ineqbench.attacks.occlusion import COLOURS, coverage, occlude
 from ineqbench.attacks.random_occlusion import (
@@ -16,6 +15,7 @@ from ineqbench.attacks.random_occlusion import (
     random_centres,
     random_occlusion_attack,
 )
+from ineqbench.attacks.settings import AttackContext
 
 SIZE, REGION = 16, 4  # a 4 x 4 grid of 16 blocks
 
