@@ -2,7 +2,7 @@
 
 Records (CSV + Markdown, `--out`):
 - the forward + input-gradient backward limit, and the `ig` preset's throughput and ratio to it,
-  in float32 and in mixed precision (bfloat16 autocast);
+  in float32 and in mixed precision (bfloat16 autocast), and the limit with channels_last tensors;
 - the batched occlusion search against the sequential Algorithm 1 (same images, maps and decisions);
 - σ_max of the attribution Jacobian, seconds per image (Lanczos on the softplus surrogate);
 - the projected attribution time of `config/paper_imagenet.yaml`'s Table 1 from the measured rates
@@ -94,6 +94,21 @@ def attribution_rows(model, sizes: dict, device, internal_batch_size: int) -> li
                 "goal": ">= 0.9",
             },
         ]
+    # channels_last: worth adopting in the engine only where it raises the limit itself
+    model.to(memory_format=torch.channels_last)
+    for precision in ("float32", "bfloat16"):
+        rate, size = forward_backward_limit(
+            model, x, y, sizes["pass_sizes"], device, precision, layout=torch.channels_last
+        )
+        rows.append(
+            {
+                "what": f"fwd+bwd limit ({precision}, channels_last)",
+                "value": rate,
+                "unit": "points/s",
+                "detail": f"pass {size}",
+            }
+        )
+    model.to(memory_format=torch.contiguous_format)
     return rows
 
 

@@ -113,16 +113,21 @@ def measure(fn: Callable[[], object], n_samples: int, device: torch.device) -> M
     return Measured(n_samples / seconds, peak["peak_mib"])
 
 
-def forward_backward(model, x: torch.Tensor, y: torch.Tensor, points: int, precision: str = "float32"):
-    """A callable running one forward + input-gradient backward pass of `points` points from x."""
+def forward_backward(
+    model, x: torch.Tensor, y: torch.Tensor, points: int, precision: str = "float32", layout=torch.contiguous_format
+):
+    """A callable running one forward + input-gradient backward pass of `points` points from x, laid
+    out in memory as `layout` (torch.channels_last for NHWC)."""
     reps = -(-points // len(x))
-    xs, ys = x.repeat(reps, 1, 1, 1)[:points].contiguous(), y.repeat(reps)[:points]
+    xs, ys = x.repeat(reps, 1, 1, 1)[:points].contiguous(memory_format=layout), y.repeat(reps)[:points]
     return lambda: target_gradients(model, xs, ys, PRECISIONS[precision])
 
 
-def forward_backward_limit(model, x, y, sizes: list[int], device, precision: str = "float32") -> tuple[float, int]:
+def forward_backward_limit(
+    model, x, y, sizes: list[int], device, precision: str = "float32", layout=torch.contiguous_format
+) -> tuple[float, int]:
     """(best points per second, at which pass size) over `sizes`."""
-    rates = {s: measure(forward_backward(model, x, y, s, precision), s, device).samples_per_sec for s in sizes}
+    rates = {s: measure(forward_backward(model, x, y, s, precision, layout), s, device).samples_per_sec for s in sizes}
     best = max(rates, key=rates.get)
     return rates[best], best
 

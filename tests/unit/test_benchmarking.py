@@ -13,6 +13,7 @@ from ineqbench.benchmarking import (
     REPEATS,
     WARMUP,
     environment,
+    forward_backward,
     markdown_table,
     median_seconds,
     points_per_image,
@@ -34,6 +35,19 @@ def test_points_per_image_of_every_preset():
     expected = {"ig": 20, "ig_zero": 20, "ig_code": 50, "ixg": 1, "gradient": 1, "smoothgrad": 20}
     expected |= {"smoothgrad_sq_ig": 20 * 50, "gradshap": 20, "gradshap_code": 50}
     assert {k: points_per_image(s) for k, s in specs.items()} == expected
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_the_limit_pass_runs_on_the_layout_asked_for(layout):
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, x):
+            seen.append((len(x), x.is_contiguous(memory_format=layout)))
+            return x.flatten(1)[:, :3] * 2
+
+    forward_backward(Recorder(), torch.rand(2, 3, 4, 4), torch.tensor([0, 1]), 5, layout=layout)()
+    assert seen == [(5, True)]
 
 
 def test_peak_memory_sees_an_allocation_on_a_cpu():
