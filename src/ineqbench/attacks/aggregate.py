@@ -57,6 +57,11 @@ def _added(*counts: dict[str, int]) -> dict[str, int]:
     return total
 
 
+def _no_pairs(column: str, why: str) -> pd.DataFrame:
+    """The one-cell table of Tables 3 and 4 when the data set has no pair to compare."""
+    return pd.DataFrame({column: [f"(no pairs: the data set has no standard and l∞ model of one architecture, {why})"]})
+
+
 def _write_tables(
     csv_path: str,
     md_path: str,
@@ -191,6 +196,11 @@ def aggregate_ablation(
     specs = specs_from_cards(card_paths)
     chosen, info = _selection(selection_path, selection_info_path)
     models = [m.id for pair in standard_and_strongest(list(specs.values())) for m in pair]
+    if not models:  # e.g. a sweep of standard models: the table says so rather than failing the run
+        caption = f"Ablation over attribution methods on {dataset}; {info['description']}."
+        wide = _no_pairs("Method", "so there is no standard vs l∞ comparison")
+        _write_tables(csv_path, md_path, tex_path, pd.DataFrame(columns=["dataset"]), wide, caption, info, 1)
+        return
     ctx = AttackContext(**context)
     gini, attacks = [], {family: [] for family in attack_paths}
     for method in score_paths:
@@ -248,14 +258,7 @@ def aggregate_transfer(
     ]
     if not frames:
         table = pd.DataFrame(columns=["source", "target"])
-        wide = pd.DataFrame(
-            {
-                "Source → target": [
-                    "(no pairs: the data set has no standard and l∞ model of one "
-                    "architecture, and attacks/transfer/pairs lists none)"
-                ]
-            }
-        )
+        wide = _no_pairs("Source → target", "and attacks/transfer/pairs lists none")
         left_out = {}
     else:
         transfer = pd.concat(frames, ignore_index=True)
