@@ -159,7 +159,7 @@ def sigma_rows(model, sizes: dict, device) -> list[dict]:
             "what": f"sigma_max seconds per image ({sizes['sigma_kind']}, <= {sizes['sigma_iters']} Lanczos)",
             "value": sum(times) / len(times),
             "unit": "s",
-            "detail": f"sigma {float(estimate.sigma):.3g}",
+            "detail": f"sigma {float(estimate.sigma_max):.3g}",
         }
     ]
 

@@ -5,9 +5,12 @@ weights (nothing is downloaded), written as a timm-style CSV plus a Markdown rec
 
 Default list: 22 architectures of 12 families, sized to finish in about 45 minutes on a 2-core CPU
 with `--images 2`. On a GPU raise `--images` (e.g. 32). A failing architecture is recorded with its
-error and the sweep goes on. No assertion on any time.
+error and the sweep goes on. The record is rewritten after every architecture, so a sweep stopped
+part-way keeps what it measured; `--max-minutes` starts no new architecture past that time (the rest are
+listed as not measured). No assertion on any time.
 
-    .venv/bin/python benchmarks/timm_sweep.py [--archs 'resnet*' ...] [--images 2] [--out benchmarks/out/timm_sweep]
+    .venv/bin/python benchmarks/timm_sweep.py [--archs 'resnet*' ...] [--images 2] [--max-minutes M]
+        [--out benchmarks/out/timm_sweep]
 """
 
 from __future__ import annotations
@@ -76,27 +79,39 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=int, default=2, help="images per attribution batch")
     parser.add_argument("--internal-batch-size", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-minutes", type=float, help="start no architecture after this many minutes")
     parser.add_argument("--out", default="benchmarks/out/timm_sweep")
     args = parser.parse_args(argv)
     device = bench_device(args.threads)
     rows, started = [], time.perf_counter()
     for family, arch in sweep_list(args.archs):
         t0 = time.perf_counter()
-        try:
-            row = {"family": family, **measure_architecture(arch, args.images, args.internal_batch_size, device)}
-        except Exception as err:  # one architecture failing does not end the sweep; its row says why
-            row = {"family": family, "model": arch, "error": f"{type(err).__name__}: {err}"[:200]}
-        row["seconds"] = round(time.perf_counter() - t0, 1)
+        if args.max_minutes is not None and (t0 - started) / 60 > args.max_minutes:
+            row = {"family": family, "model": arch, "error": f"not measured: past --max-minutes {args.max_minutes}"}
+        else:
+            try:
+                row = {"family": family, **measure_architecture(arch, args.images, args.internal_batch_size, device)}
+            except Exception as err:  # one architecture failing does not end the sweep; its row says why
+                row = {"family": family, "model": arch, "error": f"{type(err).__name__}: {err}"[:200]}
+            row["seconds"] = round(time.perf_counter() - t0, 1)
         rows.append(row)
         print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    minutes = (time.perf_counter() - started) / 60
-    columns = ["model", "family", *[k for k in rows[0] if k not in ("model", "family")]]
-    rows = [{k: r.get(k) for k in dict.fromkeys(columns + [k for r in rows for k in r])} for r in rows]
-    notes = f"{len(rows)} architectures of {len({r['family'] for r in rows})} families in {minutes:.1f} minutes."
-    csv, md = write_record(rows, environment(device), args.out, "timm architecture sweep: IG throughput", notes)
+        md = write_sweep(rows, device, args.out, started)
     print(md.read_text())
+
+
+def write_sweep(rows: list[dict], device: torch.device, out: str, started: float):
+    measured = [r for r in rows if "error" not in r]
+    columns = ["model", "family", *[k for k in (measured or rows)[0] if k not in ("model", "family")]]
+    table = [{k: r.get(k) for k in dict.fromkeys(columns + [k for r in rows for k in r])} for r in rows]
+    minutes = (time.perf_counter() - started) / 60
+    notes = (
+        f"{len(measured)} of {len(rows)} architectures measured, "
+        f"{len({r['family'] for r in measured})} families, in {minutes:.1f} minutes."
+    )
+    return write_record(table, environment(device), out, "timm architecture sweep: IG throughput", notes)[1]
 
 
 if __name__ == "__main__":
