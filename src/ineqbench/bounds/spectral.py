@@ -199,7 +199,7 @@ def lanczos(
             evals, evecs = torch.linalg.eigh(T)
             theta, y = float(evals[-1]), evecs[:, -1]
             sigma = math.sqrt(max(theta, 0.0))
-            ritz_vector = V @ y.to(V.dtype)
+            ritz_vector = V @ y.to(V)  # y comes from the float64 CPU eigensolve
             # The Ritz pair's residual is beta * |last component of y|, without another product.
             residual = beta * abs(float(y[-1])) / theta if theta > 0 else 0.0
             if sigmas:

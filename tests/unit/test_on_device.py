@@ -1,0 +1,103 @@
+"""The per-model stages on a GPU give what they give on the CPU: the bound stage (Lanczos, attacks,
+bounds), adversarial training and the attacks' job path. Skipped where there is no GPU (CI); the GPU
+machine runs them (docs/testing.md, "On a GPU"). The job-level tests elsewhere (attribute, every attack
+family, transfer) pick the GPU by themselves there through `select_device`.
+
+Tolerances: cuDNN convolutions may use TF32 and other reduction orders, so floats agree to about 1e-3,
+not bit for bit; decisions (predictions, successes) are compared on a linear model where no near-tie
+can flip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from ineqbench.attacks.inputs import AttackInputs
+from ineqbench.attacks.noise import NoiseSettings, noise_attack
+from ineqbench.attacks.settings import AttackContext
+from ineqbench.attribution.methods import resolve_methods
+from ineqbench.bounds.job import bound_images, prepare_networks
+from ineqbench.models.architectures import build_classifier
+from ineqbench.models.spec import ModelSpec
+from ineqbench.models.training import TrainingRecipe, train_classifier
+from tests.helpers.networks import MEAN, STD, conv_net
+from tests.unit.bounds.test_job import settings
+
+GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
+CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+
+
+def _images(n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, *shape), dtype=np.uint8)
+
+
+@GPU
+def test_the_bound_stage_on_the_gpu_matches_the_cpu():
+    images = _images(2, (3, 8, 8))
+    spec = resolve_methods(["ig8"], {"ig8": {"kind": "integrated_gradients", "n_steps": 8, "baseline": "gaussian"}})
+
+    def rows(device):
+        nets = prepare_networks(conv_net(nn.ReLU).to(device), beta=10.0)
+        options = settings(attacks=["pgd_attribution_l2distance", "sensitivity_max"])
+        return bound_images(nets, spec.get("ig8"), images, np.array([0, 1]), np.array([4, 9]), options, 4, device)
+
+    cpu, gpu = rows(CPU), rows(CUDA)
+    assert cpu[["pool_index", "norm", "epsilon", "attack", "prediction"]].equals(
+        gpu[["pool_index", "norm", "epsilon", "attack", "prediction"]]
+    )
+    for column in ("sigma_max", "bound_first_order", "bound_practical", "attribution_norm", "gini_global"):
+        np.testing.assert_allclose(gpu[column], cpu[column], rtol=2e-3, err_msg=column)
+    assert np.isfinite(gpu["deviation"]).all() and (gpu["deviation"] >= 0).all()
+
+
+@GPU
+def test_adversarial_training_on_the_gpu_follows_the_cpu():
+    images, labels = _images(32, (3, 16, 16)), np.arange(32) % 3
+    recipe = TrainingRecipe(epochs=2, batch_size=8, lr=0.01, pgd_steps=2, eps_warmup_epochs=1)
+
+    def history(device):
+        model = build_classifier(ModelSpec(id="m", dataset="tiny", arch="test_resnet", seed=0), 3, MEAN, STD)
+        return pd.DataFrame(
+            train_classifier(
+                model.to(device), images, labels, recipe=recipe, norm="linf", epsilon=2 / 255, seed=0, device=device
+            )
+        )
+
+    cpu, gpu = history(CPU), history(CUDA)
+    assert len(gpu) == len(cpu) == 2
+    np.testing.assert_allclose(gpu["loss"], cpu["loss"], rtol=5e-2)  # two epochs of PGD on TF32 convolutions
+
+
+class _Linear(nn.Module):
+    def __init__(self, size: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(3, 3 * size * size, generator=torch.Generator().manual_seed(0)))
+        self.register_buffer("mean", torch.full((1, 3, 1, 1), 0.5))
+        self.register_buffer("std", torch.full((1, 3, 1, 1), 0.25))
+
+    def forward(self, x):
+        return ((x - self.mean) / self.std).flatten(1) @ self.weight.T
+
+
+@GPU
+def test_the_noise_attack_on_the_gpu_decides_as_on_the_cpu():
+    size = 16
+    images = _images(12, (3, size, size))
+    maps = np.random.default_rng(1).standard_normal(images.shape).astype(np.float32)
+    context = AttackContext(region_size=4, budgets=({"regions": 2, "radius": 2},), noise_budget="1/16")
+
+    def rows(device):
+        model = _Linear(size).to(device).eval()
+        with torch.no_grad():
+            labels = model(torch.from_numpy(images).float().to(device) / 255).argmax(1).cpu().numpy()
+        inputs = AttackInputs(model, np.arange(12), images, labels, maps, device)
+        found = noise_attack(inputs, NoiseSettings(seed=3, budgets=[3, "1/16"], batch_size=5), context)
+        return found.sort_values(list(found.columns[:4])).reset_index(drop=True)
+
+    cpu, gpu = rows(CPU), rows(CUDA)
+    decisions = [c for c in cpu.columns if cpu[c].dtype == bool or c in ("prediction", "k")]
+    assert decisions and cpu[decisions].equals(gpu[decisions])
+    np.testing.assert_allclose(gpu["margin"], cpu["margin"], rtol=1e-3, atol=1e-4)
