@@ -18,6 +18,7 @@ from torch import nn
 from ineqbench.attacks.inputs import AttackInputs
 from ineqbench.attacks.noise import NoiseSettings, noise_attack
 from ineqbench.attacks.settings import AttackContext
+from ineqbench.attribution.compute import compute_attributions
 from ineqbench.attribution.methods import resolve_methods
 from ineqbench.bounds.job import bound_images, prepare_networks
 from ineqbench.models.architectures import build_classifier
@@ -37,7 +38,8 @@ def _images(n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
 @GPU
 def test_the_bound_stage_on_the_gpu_matches_the_cpu():
     images = _images(2, (3, 8, 8))
-    spec = resolve_methods(["ig8"], {"ig8": {"kind": "integrated_gradients", "n_steps": 8, "baseline": "gaussian"}})
+    # a fixed baseline: random draws are made on the model's device, so a CPU and a GPU draw differently
+    spec = resolve_methods(["ig8"], {"ig8": {"kind": "integrated_gradients", "n_steps": 8, "baseline": "zero"}})
 
     def rows(device):
         nets = prepare_networks(conv_net(nn.ReLU).to(device), beta=10.0)
@@ -101,3 +103,21 @@ def test_the_noise_attack_on_the_gpu_decides_as_on_the_cpu():
     decisions = [c for c in cpu.columns if cpu[c].dtype == bool or c in ("prediction", "k")]
     assert decisions and cpu[decisions].equals(gpu[decisions])
     np.testing.assert_allclose(gpu["margin"], cpu["margin"], rtol=1e-3, atol=1e-4)
+
+
+@GPU
+def test_attributions_on_the_gpu_match_the_cpu_and_repeat_within_float_noise():
+    images, labels = _images(6, (3, 16, 16)), np.arange(6) % 3
+    model = build_classifier(ModelSpec(id="m", dataset="tiny", arch="test_resnet", seed=0), 3, MEAN, STD).eval()
+    specs = resolve_methods(["ig_zero", "sg"], {"sg": {"kind": "smoothgrad", "nt_samples": 4}})
+    ig_zero, smoothgrad = specs.get("ig_zero"), specs.get("sg")
+
+    def maps(spec, device):
+        found, _ = compute_attributions(
+            model.to(device), images, labels, spec, seed=1, batch_size=4, internal_batch_size=64, device=device
+        )
+        return found
+
+    np.testing.assert_allclose(maps(ig_zero, CUDA), maps(ig_zero, CPU), rtol=1e-3, atol=1e-6)
+    # the same GPU draws twice: equal up to the reordered sums of atomics-based backward kernels
+    np.testing.assert_allclose(maps(smoothgrad, CUDA), maps(smoothgrad, CUDA), rtol=1e-4, atol=1e-8)
