@@ -22,6 +22,7 @@ import torch
 from ineqbench.attribution.draws import ImageDraws
 from ineqbench.attribution.methods import METHOD_KINDS, MethodSpec
 from ineqbench.attribution.passes import PassRunner, pass_size, target_gradients
+from ineqbench.device import use_ieee_float32
 
 WARMUP, REPEATS = 1, 3
 MIB = 2**20
@@ -34,10 +35,12 @@ def points_per_image(spec: MethodSpec) -> int:
 
 
 def bench_device(threads: int) -> torch.device:
-    """The GPU when there is one, else the CPU with `threads` threads."""
+    """The GPU when there is one, in IEEE float32 as the jobs run it; else the CPU with `threads` threads."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cpu":
         torch.set_num_threads(threads)
+    else:
+        use_ieee_float32()
     return device
 
 

@@ -3,9 +3,9 @@ bounds), adversarial training and the attacks' job path. Skipped where there is 
 machine runs them (docs/testing.md, "On a GPU"). The job-level tests elsewhere (attribute, every attack
 family, transfer) pick the GPU by themselves there through `select_device`.
 
-Tolerances: cuDNN convolutions may use TF32 and other reduction orders, so floats agree to about 1e-3,
-not bit for bit; decisions (predictions, successes) are compared on a linear model where no near-tie
-can flip."""
+Tolerances: the GPU runs IEEE float32 (no TF32, `ineqbench.device`) but sums in other orders, so floats
+agree to about 1e-4, not bit for bit; decisions (predictions, successes) are compared on a linear model
+where no near-tie can flip."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ineqbench.attacks.settings import AttackContext
 from ineqbench.attribution.compute import compute_attributions
 from ineqbench.attribution.methods import resolve_methods
 from ineqbench.bounds.job import bound_images, prepare_networks
+from ineqbench.device import select_device
 from ineqbench.models.architectures import build_classifier
 from ineqbench.models.spec import ModelSpec
 from ineqbench.models.training import TrainingRecipe, train_classifier
@@ -28,7 +29,8 @@ from tests.helpers.networks import MEAN, STD, conv_net
 from tests.unit.bounds.test_job import settings
 
 GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
-CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+CPU = torch.device("cpu")
+CUDA = select_device() if torch.cuda.is_available() else None  # as a job picks it: IEEE float32, no TF32
 
 
 def _images(n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -50,8 +52,10 @@ def test_the_bound_stage_on_the_gpu_matches_the_cpu():
     assert cpu[["pool_index", "norm", "epsilon", "attack", "prediction"]].equals(
         gpu[["pool_index", "norm", "epsilon", "attack", "prediction"]]
     )
-    for column in ("sigma_max", "bound_first_order", "bound_practical", "attribution_norm", "gini_global"):
+    for column in ("sigma_max", "bound_first_order", "attribution_norm", "gini_global"):
         np.testing.assert_allclose(gpu[column], cpu[column], rtol=2e-3, err_msg=column)
+    # the practical bound also takes σ_max at the strongest attack's point, which each device finds anew
+    assert (gpu["bound_practical"] >= gpu["bound_first_order"]).all()
     assert np.isfinite(gpu["deviation"]).all() and (gpu["deviation"] >= 0).all()
 
 
@@ -70,7 +74,7 @@ def test_adversarial_training_on_the_gpu_follows_the_cpu():
 
     cpu, gpu = history(CPU), history(CUDA)
     assert len(gpu) == len(cpu) == 2
-    np.testing.assert_allclose(gpu["loss"], cpu["loss"], rtol=5e-2)  # two epochs of PGD on TF32 convolutions
+    np.testing.assert_allclose(gpu["loss"], cpu["loss"], rtol=1e-2)  # two epochs of PGD: sums in other orders
 
 
 class _Linear(nn.Module):
@@ -118,6 +122,6 @@ def test_attributions_on_the_gpu_match_the_cpu_and_repeat_within_float_noise():
         )
         return found
 
-    np.testing.assert_allclose(maps(ig_zero, CUDA), maps(ig_zero, CPU), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(maps(ig_zero, CUDA), maps(ig_zero, CPU), rtol=1e-3, atol=1e-7)
     # the same GPU draws twice: equal up to the reordered sums of atomics-based backward kernels
     np.testing.assert_allclose(maps(smoothgrad, CUDA), maps(smoothgrad, CUDA), rtol=1e-4, atol=1e-8)
