@@ -3,7 +3,7 @@ baseline), its ratio to the limit (20 forward + input-gradient backward passes p
 same process) and peak memory, for timm architectures at their pretrained_cfg input size with random
 weights (nothing is downloaded), written as a timm-style CSV plus a Markdown record.
 
-Default list: 22 architectures of 12 families, sized to finish in about 45 minutes on a 2-core CPU
+Default list: 22 architectures of 14 families, sized to finish within 45 minutes on a 2-core CPU
 with `--images 2`. On a GPU raise `--images` (e.g. 32). A failing architecture is recorded with its
 error and the sweep goes on. The record is rewritten after every architecture, so a sweep stopped
 part-way keeps what it measured; `--max-minutes` starts no new architecture past that time (the rest are

@@ -44,3 +44,19 @@ def test_every_stage_of_the_gpu_check_runs_on_a_tiny_model(monkeypatch):
     assert all(math.isfinite(v) and v > 0 for v in measured.values()), measured
     assert measured["Table 1 projection, total (float32)"] > 0
     assert "0 decisions differ" in next(r["detail"] for r in rows if r["what"] == "occlusion search, batched")
+
+
+def test_job_seconds_reads_rule_times_from_a_snakemake_log():
+    log = """[Fri Dec  4 16:20:00 2026]
+localrule train_model:
+    jobid: 8
+[Fri Dec  4 16:20:00 2026]
+rule attribute:
+    jobid: 10
+[Fri Dec  4 16:21:03 2026]
+Finished jobid: 10 (Rule: attribute)
+[Fri Dec  4 16:21:40 2026]
+Finished jobid: 8 (Rule: train_model)
+"""
+    seconds, jobs, wall = load(ROOT / "benchmarks/job_seconds.py").job_seconds(log)
+    assert seconds == {"attribute": 63.0, "train_model": 100.0} and jobs["train_model"] == 1 and wall == 100.0
