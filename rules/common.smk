@@ -136,7 +136,20 @@ def model_spec(wildcards):
 
 
 def model_recipe(wildcards):
-    return EXP.recipes[EXP.models[wildcards.model].recipe].as_dict()
+    """The recipe's fields, and a variant's under "variant": only for a model of a variant, so a plain
+    model's params read as they did before variants existed (nothing retrains for them)."""
+    spec = EXP.models[wildcards.model]
+    recipe = EXP.recipes[spec.recipe].as_dict()
+    return {**recipe, "variant": EXP.variants[spec.variant].as_dict()} if spec.variant else recipe
+
+
+def init_checkpoint(wildcards):
+    """The weights a model starts from (`init_from`), as an input: the one documented exception to
+    "a per-model job depends only on its model" (docs/design.md)."""
+    spec = EXP.models[wildcards.model]
+    if spec.init_from is None:
+        return {}
+    return {"init": f"{RESULTS}/{EXP.models[spec.init_from].dataset}/models/{spec.init_from}.safetensors"}
 
 
 # Jobs get only the data set settings they use. Snakemake reruns a job when its params change,
@@ -149,7 +162,7 @@ def dataset_fields(*names):
 
 
 dataset_build_settings = dataset_fields("builder", "options", "pool_size")
-dataset_eval_settings = dataset_fields("eval_epsilons", "eval_pgd_steps", "eval_images")
+dataset_eval_settings = dataset_fields("eval_epsilons", "eval_l2_epsilons", "eval_pgd_steps", "eval_images")
 dataset_region_settings = dataset_fields("region_size")
 dataset_selection_settings = dataset_fields("n_images")
 

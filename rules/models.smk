@@ -1,5 +1,6 @@
 rule train_model:
     input:
+        unpack(init_checkpoint),
         train="<results>/{dataset}/data/train.npz",
         test="<results>/{dataset}/data/test.npz",
         info="<results>/{dataset}/data/dataset.json",

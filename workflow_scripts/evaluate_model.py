@@ -10,7 +10,7 @@ with snakemake_job(sm):
         weights_path=sm.input.weights,
         record_path=sm.input.record,
         test_path=sm.input.test,
-        eval_epsilons=list(s["eval_epsilons"]),
+        eval_radii={"linf": list(s["eval_epsilons"]), "l2": list(s["eval_l2_epsilons"])},
         eval_pgd_steps=s["eval_pgd_steps"],
         eval_images=s["eval_images"],
         card_path=sm.output.card,

@@ -13,6 +13,7 @@ with snakemake_job(sm):
         info_path=sm.input.info,
         weights_path=sm.output.weights,
         record_path=sm.output.record,
+        init_weights_path=sm.input.get("init"),
         resume_path=sm.params.resume,
         threads=sm.threads,
     )

@@ -13,6 +13,8 @@ torch: the names are declared without it, and the timm names come from a cached 
 from __future__ import annotations
 
 import copy
+import difflib
+import itertools
 import os
 import re
 from dataclasses import MISSING, dataclass, fields
@@ -31,7 +33,7 @@ from ineqbench.data import settings as _data  # noqa: F401
 from ineqbench.fetch import settings as _fetch  # noqa: F401
 from ineqbench.fetch.model_sources import SOURCES
 from ineqbench.inequality.settings import TRANSFORMS
-from ineqbench.models.settings import OPTIMIZERS, TrainingRecipe
+from ineqbench.models.settings import BUILT_IN_VARIANTS, OPTIMIZERS, PRUNING, TrainingRecipe, Variant
 from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon
 from ineqbench.models.timm_names import timm_names
 from ineqbench.registry import UnknownNameError
@@ -83,6 +85,7 @@ class DatasetConfig:
     n_images: int
     region_size: int
     eval_epsilons: tuple[float, ...]
+    eval_l2_epsilons: tuple[float, ...]
     eval_pgd_steps: int
     eval_images: int
     occlusion_budgets: tuple[dict, ...]
@@ -109,6 +112,7 @@ class Experiment:
     datasets: dict[str, DatasetConfig]
     models: dict[str, ModelSpec]
     recipes: dict[str, TrainingRecipe]
+    variants: dict[str, Variant]
     methods: dict[str, MethodSpec]
     transforms: tuple[str, ...]
     attribution_options: dict
@@ -165,8 +169,6 @@ def default_occlusion_budgets(image_size: int) -> list[dict]:
 def _check_arch(arch: str, where: str) -> None:
     names = timm_names()
     if not names.is_model(arch):
-        import difflib
-
         close = difflib.get_close_matches(arch, sorted(names.architectures), n=3)
         hint = f" Close timm names: {', '.join(close)}." if close else ""
         raise ConfigError(f"{where}: unknown timm architecture {arch!r}.{hint} See timm.list_models().")
@@ -220,23 +222,25 @@ def _expand_grid(rows: list[dict]) -> list[dict]:
 def _expand_row(row: dict) -> list[dict]:
     entries = []
     for arch in _grid_archs(row):
-        for eps in row["epsilons"]:
-            for seed in row["seeds"]:
-                value = parse_epsilon(eps, row["norm"])
-                entries.append(
-                    {
-                        "id": default_model_id(row["name"] or arch, row["norm"], value, seed),
-                        "dataset": row["dataset"],
-                        "arch": arch,
-                        "source": row["source"],
-                        "norm": row["norm"],
-                        "epsilon": value,
-                        "seed": seed,
-                        "recipe": row["recipe"],
-                        "arch_kwargs": row["arch_kwargs"],
-                        "source_options": row["source_options"],
-                    }
-                )
+        for eps, seed, variant in itertools.product(row["epsilons"], row["seeds"], row["variants"]):
+            value = parse_epsilon(eps, row["norm"])
+            init_from = row["init_from"].replace("{seed}", str(seed)) if row["init_from"] else None
+            entries.append(
+                {
+                    "id": default_model_id(row["name"] or arch, row["norm"], value, seed, variant),
+                    "dataset": row["dataset"],
+                    "arch": arch,
+                    "source": row["source"],
+                    "norm": row["norm"],
+                    "epsilon": value,
+                    "seed": seed,
+                    "recipe": row["recipe"],
+                    "arch_kwargs": row["arch_kwargs"],
+                    "source_options": row["source_options"],
+                    "variant": variant,
+                    "init_from": init_from,
+                }
+            )
     return entries
 
 
@@ -255,6 +259,60 @@ def _recipe(name: str, raw: dict) -> TrainingRecipe:
     if recipe.optimizer not in OPTIMIZERS:
         raise ConfigError(f"recipe {name!r}: {OPTIMIZERS.unknown_message(recipe.optimizer)}")
     return recipe
+
+
+def _variants(raw: dict) -> dict[str, Variant]:
+    """The built-in variants with the config's added (or redefined), each checked."""
+    variants = {}
+    for name, fields_ in {**BUILT_IN_VARIANTS, **raw}.items():
+        variant = Variant(**fields_)
+        if variant.prune is not None:
+            check_name(variant.prune, PRUNING, f"variants/{name}/prune")
+        if (variant.prune is None) != (variant.amount == 0):
+            raise ConfigError(
+                f"variants/{name}: prune {variant.prune!r} with amount {variant.amount}; a pruning method "
+                f"needs an amount in (0, 0.99], and an amount needs a method ({', '.join(PRUNING)})"
+            )
+        variants[name] = variant
+    return variants
+
+
+def _check_lineage(models: dict[str, ModelSpec], variants: dict[str, Variant]) -> None:
+    """Each model's variant exists; a model that starts from another (init_from) starts from a model of
+    the same data set and architecture, is trained here and has a variant of its own, so it never
+    shares a table column with one trained from scratch; pruning needs weights to prune; no cycles."""
+    for spec in models.values():
+        where = f"model {spec.id!r}"
+        if spec.variant and spec.variant not in variants:
+            raise ConfigError(f"{where}: unknown variant {spec.variant!r}; valid: {', '.join(sorted(variants))}")
+        variant = variants.get(spec.variant, Variant())
+        if variant.prune and spec.init_from is None:
+            raise ConfigError(
+                f"{where}: variant {spec.variant!r} prunes a trained model; give the model `init_from: <model id>`"
+            )
+        if spec.init_from is None:
+            continue
+        parent = models.get(spec.init_from)
+        if parent is None:
+            close = difflib.get_close_matches(spec.init_from, list(models), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}: init_from {spec.init_from!r} is not a model of this config.{hint}")
+        if (parent.dataset, parent.arch, parent.arch_kwargs) != (spec.dataset, spec.arch, spec.arch_kwargs):
+            raise ConfigError(
+                f"{where}: init_from {parent.id!r} is {parent.arch} on {parent.dataset}; a model starts only "
+                f"from one of its own architecture ({spec.arch}) and data set ({spec.dataset})"
+            )
+        if spec.source != "train" or not spec.variant:
+            raise ConfigError(
+                f"{where}: a model with init_from is trained here (source: train) and names a variant "
+                "(e.g. finetuned), so that it does not share a column with a model trained from scratch"
+            )
+    for spec in models.values():
+        seen = [spec.id]
+        while models[seen[-1]].init_from is not None:
+            seen.append(models[seen[-1]].init_from)
+            if seen[-1] in seen[:-1]:
+                raise ConfigError(f"model {spec.id!r}: init_from forms a cycle: {' -> '.join(seen)}")
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
@@ -286,10 +344,12 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
                 f"datasets/{dataset}/pool_size {d['pool_size']} exceeds the {n_test} test images its options "
                 f"give; valid: at most {n_test} (or more test images)"
             )
-        try:
-            eps = tuple(parse_epsilon(e) for e in d["eval_epsilons"])
-        except ValueError as err:
-            raise ConfigError(f"datasets/{dataset}/eval_epsilons: {err}") from None
+        eval_radii = {}
+        for key, norm in (("eval_epsilons", "linf"), ("eval_l2_epsilons", "l2")):
+            try:
+                eval_radii[key] = tuple(parse_epsilon(e, norm) for e in d[key])
+            except ValueError as err:
+                raise ConfigError(f"datasets/{dataset}/{key}: {err}") from None
         if d["n_images"] > d["pool_size"]:
             raise ConfigError(f"datasets/{dataset}: n_images {d['n_images']} exceeds pool_size {d['pool_size']}")
         try:
@@ -316,7 +376,8 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
             d["pool_size"],
             d["n_images"],
             d["region_size"],
-            eps,
+            eval_radii["eval_epsilons"],
+            eval_radii["eval_l2_epsilons"],
             d["eval_pgd_steps"],
             d["eval_images"],
             tuple(budgets),
@@ -350,6 +411,8 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
                 "(give a model_grid row a `name`, the first part of its ids)"
             )
         models[spec.id] = spec
+    variants = _variants(raw["variants"])
+    _check_lineage(models, variants)
     for dataset in datasets:
         if not any(m.dataset == dataset for m in models.values()):
             raise ConfigError(
@@ -381,6 +444,7 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
         datasets=datasets,
         models=models,
         recipes=recipes,
+        variants=variants,
         methods=methods,
         transforms=tuple(raw["inequality"]["transforms"]),
         attribution_options={

@@ -266,3 +266,67 @@ def test_a_grid_error_names_its_row(config):
     config["model_grid"][1]["epsilons"] = ["4/25x"]
     with pytest.raises(ConfigError, match=r"model_grid: row 1 \(synthetic_shapes, test_resnet\): epsilon '4/25x'"):
         load_experiment(config)
+
+
+# ---- comparison families: variants and init_from ----
+PRUNED_ROW = {
+    "dataset": "synthetic_shapes",
+    "arch": "test_resnet",
+    "recipe": "resnet_std",
+    "epsilons": [0],
+    "seeds": [0, 1],
+    "variants": ["finetuned", "prune_filters_30"],
+    "init_from": "test_resnet-std-s{seed}",
+}
+
+
+def test_a_row_expands_one_model_per_variant_starting_from_the_model_of_its_seed(config):
+    config["model_grid"][0]["seeds"] = [0, 1]
+    config["model_grid"].append(PRUNED_ROW)
+    exp = load_experiment(config)
+    pruned = exp.models["test_resnet-std-prune_filters_30-s1"]
+    assert (pruned.variant, pruned.init_from, pruned.seed) == ("prune_filters_30", "test_resnet-std-s1", 1)
+    assert exp.models["test_resnet-std-finetuned-s0"].init_from == "test_resnet-std-s0"
+    assert exp.variants["prune_filters_30"].amount == 0.3 and exp.variants["cutout"].cutout == 0.5
+    # a plain model's spec reads as before variants existed: its jobs' params are unchanged
+    assert "variant" not in exp.models["test_resnet-std-s0"].as_dict()
+
+
+def test_a_config_adds_its_own_variant_beside_the_built_in_ones(config):
+    config["variants"] = {"prune_weights_70": {"prune": "magnitude", "amount": 0.7}}
+    config["model_grid"].append({**PRUNED_ROW, "seeds": [0], "variants": ["prune_weights_70", "prune_weights_90"]})
+    exp = load_experiment(config)
+    assert exp.variants["prune_weights_70"].amount == 0.7 and "prune_weights_90" in exp.variants
+
+
+@pytest.mark.parametrize(
+    ("change", "fragments"),
+    [
+        ({"variants": ["prune_filter_30"]}, ["unknown variant 'prune_filter_30'", "prune_filters_30"]),
+        ({"init_from": None}, ["prunes a trained model", "init_from"]),
+        ({"init_from": "test_resnet-std-s{seed}x"}, ["'test_resnet-std-s0x'", "Did you mean 'test_resnet-std-s0'"]),
+        ({"init_from": "test_efficientnet-std-s0"}, ["test_efficientnet", "its own architecture (test_resnet)"]),
+        ({"variants": [""], "name": "tuned"}, ["names a variant", "finetuned"]),
+    ],
+)
+def test_a_bad_variant_or_lineage_names_the_model_and_what_is_valid(config, change, fragments):
+    config["model_grid"].append({**PRUNED_ROW, "seeds": [0], **change})
+    with pytest.raises(ConfigError) as error:
+        load_experiment(config)
+    assert all(f in str(error.value) for f in fragments), str(error.value)
+
+
+def test_a_pruning_variant_needs_an_amount_and_a_known_method(config):
+    config["variants"] = {"half": {"prune": "magnitude"}}
+    with pytest.raises(ConfigError, match=r"variants/half: prune 'magnitude' with amount 0.0"):
+        load_experiment(config)
+    config["variants"] = {"half": {"prune": "random", "amount": 0.5}}
+    with pytest.raises(ConfigError, match=r"variants/half/prune: unknown pruning method 'random'.*l1_filter"):
+        load_experiment(config)
+
+
+def test_models_that_start_from_each_other_in_a_cycle_are_refused(config):
+    entry = {"dataset": "synthetic_shapes", "arch": "test_resnet", "recipe": "resnet_std", "variant": "finetuned"}
+    config["models"] = [{**entry, "id": "a", "init_from": "b"}, {**entry, "id": "b", "init_from": "a"}]
+    with pytest.raises(ConfigError, match=r"init_from forms a cycle: a -> b -> a"):
+        load_experiment(config)

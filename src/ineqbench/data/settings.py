@@ -23,6 +23,9 @@ class DatasetSection:
     n_images: int = setting(200, "N of the tables: first N pool images correct for every model of the table", minimum=1)
     region_size: int = setting(4, "block side of the regional Gini, pixels", minimum=1)
     eval_epsilons: list[float | str] = setting([], "l∞ radii of the PGD robust accuracy recorded in every model card")
+    eval_l2_epsilons: list[float | str] = setting(
+        [], "l2 radii of that accuracy (pixel units, e.g. 0.5 at 32 px); an AT model's own norm and ε are always added"
+    )
     eval_pgd_steps: int = setting(10, "PGD steps of that robust accuracy", minimum=1)
     eval_images: int = setting(500, "test images of the clean and robust accuracy in the model cards", minimum=1)
     occlusion_budgets: list[OcclusionBudget] | None = setting(

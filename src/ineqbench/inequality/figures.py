@@ -18,7 +18,8 @@ from ineqbench.reporting.figures import save_figure  # noqa: E402
 
 
 def plot_gini_vs_epsilon(summary: pd.DataFrame, transform: str, title: str, path: str) -> None:
-    part = summary[(summary["transform"] == transform) & (summary["norm"].isin(["none", "linf"]))]
+    plain = summary["variant"].fillna("") == "" if "variant" in summary else True  # variants: their family's table
+    part = summary[(summary["transform"] == transform) & (summary["norm"].isin(["none", "linf"])) & plain]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=False)
     for ax, scope in zip(axes, ["global", "regional"]):
         for arch, rows in part[part["scope"] == scope].groupby("arch"):

@@ -36,9 +36,14 @@ def load_model(
     card = load_card(card_path)
     spec = ModelSpec(**card["spec"])
     model = build_classifier(spec, card["num_classes"], card["mean"], card["std"])
+    load_weights(model, weights_path)
+    return model.to(device).eval()
+
+
+def load_weights(model: torch.nn.Module, weights_path: str | Path) -> None:
+    """A checkpoint's weights into a built model of its architecture (every key, no extra one)."""
     try:
         weights = load_file(str(weights_path))
     except SafetensorError as error:  # a truncated or overwritten checkpoint
         raise CorruptFile(weights_path, f"not readable as safetensors: {error}") from error
     model.load_state_dict(weights)
-    return model.to(device).eval()

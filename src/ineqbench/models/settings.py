@@ -1,6 +1,7 @@
-"""The models' settings, without torch: a training recipe's fields, the `models` entries and
-`model_grid` rows of the config, and the optimizers' names (added, with their code, in
-`ineqbench.models.training`)."""
+"""The models' settings, without torch: a training recipe's fields, the variants of the comparison
+families, the `models` entries and `model_grid` rows of the config, and the names of the optimizers
+(added, with their code, in `ineqbench.models.training`) and of the pruning methods (in
+`ineqbench.models.variants`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ OPTIMIZERS = Registry("optimizer")
 for _name in ("sgd", "adamw"):
     OPTIMIZERS.declare(_name, "ineqbench.models.training")
 
+PRUNING = Registry("pruning method")
+for _name in ("l1_filter", "magnitude"):
+    PRUNING.declare(_name, "ineqbench.models.variants")
+
 _ID = "^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
+_VARIANT = "^[a-z0-9][a-z0-9_]*$"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,42 @@ class TrainingRecipe:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """How a comparison family's model differs from plain training with its recipe and threat model.
+    A model names its variant (`variant: cutout`): tables, pairings and ids key on the name, so a Cutout
+    model never shares a column with a plain one."""
+
+    cutout: float = setting(
+        0.0,
+        "Cutout (DeVries & Taylor 2017): side of the square filled with the mean pixel in every training "
+        "image, as a share of the image side (their CIFAR-10 16 px of 32 is 0.5); 0: none",
+        minimum=0,
+        maximum=1,
+    )
+    prune: str | None = setting(
+        None,
+        "prune the init_from model before training: l1_filter (Li et al. 2017, whole conv filters of "
+        "smallest l1 norm, per layer) or magnitude (Han et al. 2015, weights of smallest magnitude)",
+    )
+    amount: float = setting(0.0, "share of filters (l1_filter) or weights (magnitude) pruned", minimum=0, maximum=0.99)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# The inequality paper's comparison families (A.6 sparsity, A.9 Cutout): a config's `variants` adds to
+# these or redefines one. `finetuned` is the pruned models' comparator: the same fine-tuning, no pruning.
+BUILT_IN_VARIANTS = {
+    "cutout": {"cutout": 0.5},
+    "finetuned": {},
+    "prune_filters_30": {"prune": "l1_filter", "amount": 0.3},
+    "prune_filters_60": {"prune": "l1_filter", "amount": 0.6},
+    "prune_weights_50": {"prune": "magnitude", "amount": 0.5},
+    "prune_weights_90": {"prune": "magnitude", "amount": 0.9},
+}
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """One model, written out (the grid's rows expand into these)."""
 
@@ -54,6 +96,10 @@ class ModelEntry:
     recipe: str = setting("default", "a recipe of `recipes` (trained models)")
     arch_kwargs: dict = setting({}, "keyword arguments of timm.create_model")
     source_options: dict = setting({}, "options of the source (url, sha256, path, layout, ...)")
+    variant: str = setting(
+        "", "a name of `variants` (built-in: cutout, finetuned, prune_*); '': plain", pattern="^$|" + _VARIANT
+    )
+    init_from: str | None = setting(None, "id of a model of the same data set and architecture to start from")
 
 
 @dataclass(frozen=True)
@@ -74,10 +120,25 @@ class GridRow:
     recipe: str = setting("default", "a recipe of `recipes` (trained models)")
     arch_kwargs: dict = setting({}, "keyword arguments of timm.create_model")
     source_options: dict = setting({}, "given to every model of the row (e.g. base_url)")
+    variants: list[str] = setting([""], "names of `variants`, one model each; '': plain", minItems=1)
+    init_from: str | None = setting(
+        None, "id of the model to start from; {seed} stands for the row's seed (test_resnet-std-s{seed})"
+    )
 
 
 CONFIG_SECTIONS.add(
     "recipes", ConfigSection(dict[str, TrainingRecipe], keywords={"description": "training recipes by name"})
+)
+CONFIG_SECTIONS.add(
+    "variants",
+    ConfigSection(
+        dict[str, Variant],
+        keywords={
+            "description": "variants of the comparison families, added to the built-in ones: "
+            + ", ".join(BUILT_IN_VARIANTS),
+            "propertyNames": {"pattern": _VARIANT},
+        },
+    ),
 )
 CONFIG_SECTIONS.add("models", ConfigSection(list[ModelEntry], default=[]))
 CONFIG_SECTIONS.add(

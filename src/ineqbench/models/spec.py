@@ -2,8 +2,10 @@
 
 A spec names a trained or fetched classifier completely: a wildcard-safe id, the timm architecture
 (plus keyword arguments for timm.create_model), where the weights come from, the threat model it was
-trained against (norm and ε, in pixel units), the seed and the training recipe. Every later source
-(checkpoint download, RobustBench, timm hub) fills in the same fields.
+trained against (norm and ε, in pixel units), the seed and the training recipe, and, for a member of a
+comparison family, its variant (Cutout, pruning, fine-tuning; `ineqbench.models.variants`) and the model
+it starts from (`init_from`). Every later source (checkpoint download, RobustBench, timm hub) fills in the
+same fields.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class ModelSpec:
     recipe: str = "default"  # a key of the config's `recipes`
     arch_kwargs: dict = field(default_factory=dict)  # extra timm.create_model keyword arguments
     source_options: dict = field(default_factory=dict)  # e.g. a URL or a file path, per source
+    variant: str = ""  # a name of the config's `variants`; "" is plain training from scratch
+    init_from: str | None = None  # the id of the model whose weights this one starts from
 
     def __post_init__(self) -> None:
         if not ID_PATTERN.match(self.id):
@@ -75,7 +79,13 @@ class ModelSpec:
 
     @property
     def is_standard(self) -> bool:
+        """Trained without adversarial examples (whatever the variant)."""
         return self.epsilon == 0
+
+    @property
+    def is_plain(self) -> bool:
+        """No variant: the paper's standard and adversarially trained models, the pairings' members."""
+        return self.variant == ""
 
     @property
     def epsilon_label(self) -> str:
@@ -83,31 +93,44 @@ class ModelSpec:
 
     @property
     def training_label(self) -> str:
-        return "standard" if self.is_standard else f"{self.norm} {self.epsilon_label}"
+        threat = "standard" if self.is_standard else f"{self.norm} {self.epsilon_label}"
+        return f"{threat}, {self.variant}" if self.variant else threat
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The spec's fields; `variant` and `init_from` only when set, so that a plain model's spec (a
+        job param) reads as it did before they existed and nothing reruns for them alone."""
+        spec = asdict(self)
+        for name in _OPTIONAL:
+            if spec[name] == _OPTIONAL[name]:
+                del spec[name]
+        return spec
 
 
-def default_model_id(arch: str, norm: str, epsilon: float, seed: int) -> str:
-    """`test_resnet-std-s0`, `test_resnet-linf8-s0`, `resnet50-l2eps3-s0`: ids a grid expands to."""
+_OPTIONAL = {"variant": "", "init_from": None}
+
+
+def default_model_id(arch: str, norm: str, epsilon: float, seed: int, variant: str = "") -> str:
+    """`test_resnet-std-s0`, `test_resnet-linf8-s0`, `resnet50-l2eps3-s0`, `test_resnet-linf4-cutout-s0`:
+    ids a grid expands to."""
     if epsilon == 0:
         threat = "std"
     else:
         value = epsilon * 255 if norm == "linf" else epsilon
         threat = f"{norm}{value:g}" if norm == "linf" else f"{norm}eps{value:g}"
-    return f"{arch}-{threat}-s{seed}"
+    return f"{arch}-{threat}-{variant}-s{seed}" if variant else f"{arch}-{threat}-s{seed}"
 
 
 def standard_and_strongest(specs: list[ModelSpec]) -> list[tuple[ModelSpec, ModelSpec]]:
-    """Per (architecture, seed): the standard model and the l∞ model of the largest ε, the comparison
-    of the paper's Tables 3 and 4. Architectures without both are left out; timm tags are ignored, so
-    resnet50.tv_in1k pairs with a robust resnet50 checkpoint."""
+    """Per (architecture, seed): the plain standard model and the plain l∞ model of the largest ε, the
+    comparison of the paper's Tables 3 and 4 (a pruned or Cutout model is never one of them).
+    Architectures without both are left out; timm tags are ignored, so resnet50.tv_in1k pairs with a
+    robust resnet50 checkpoint."""
+    plain = [m for m in specs if m.is_plain]
     pairs = []
-    for std in (m for m in specs if m.is_standard):
+    for std in (m for m in plain if m.is_standard):
         robust = [
             m
-            for m in specs
+            for m in plain
             if m.arch_name == std.arch_name and m.seed == std.seed and m.norm == "linf" and not m.is_standard
         ]
         if robust:

@@ -1,6 +1,10 @@
 """The `train_model` stage: train one spec on its data set, save its weights and a training record;
 and the `evaluate_model` stage that turns any model's record (trained or fetched) into its card.
 
+A model with `init_from` starts from that model's weights (fine-tuning), pruned first when its variant
+prunes; the masks are folded into the weights before saving, and the record holds the sparsity measured
+on them and the sha256 of the weights it started from.
+
 Evaluation is a job of its own, so changing the evaluation settings re-evaluates and never retrains.
 With a `resume_path` the job saves its state after every epoch and a rerun (after a kill at the
 time limit) continues from it; the state is removed once the checkpoint is written.
@@ -15,50 +19,64 @@ from ineqbench.data.prepare import load_split
 from ineqbench.device import select_device
 from ineqbench.io import read_json, sha256_file, write_json
 from ineqbench.models.architectures import build_classifier
-from ineqbench.models.checkpoint import load_model, save_checkpoint
+from ineqbench.models.checkpoint import load_model, load_weights, save_checkpoint
 from ineqbench.models.resume import ResumeFile, training_fingerprint
+from ineqbench.models.settings import PRUNING, Variant
 from ineqbench.models.spec import ModelSpec, epsilon_label
 from ineqbench.models.training import TrainingRecipe, clean_accuracy, robust_accuracy, train_classifier
+from ineqbench.models.variants import make_permanent, sparsity
 from ineqbench.provenance import provenance
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_classifier(
-    model, test_path: str, *, eval_epsilons: list[float], pgd_steps: int, eval_images: int, seed: int, device
+    model, test_path: str, *, radii: dict[str, list[float]], pgd_steps: int, eval_images: int, seed: int, device
 ) -> dict:
-    """Clean accuracy on the whole test split; l∞ PGD accuracy on its first `eval_images` images."""
+    """Clean accuracy on the whole test split; PGD accuracy on its first `eval_images` images at each
+    radius of each norm (`radii`: {"linf": [2/255], "l2": [0.5]}), as {norm: {ε label: accuracy}}."""
     test = load_split(test_path)
     n = min(eval_images, len(test))
     result = {
         "clean_accuracy": clean_accuracy(model, test.images, test.labels, device),
         "robust_accuracy": {},
         "robust_eval": {
-            "norm": "linf",
+            "attack": "PGD",
             "pgd_steps": pgd_steps,
             "images": n,
             "step_size": "2.5 eps / steps",
             "random_start": True,
         },
     }
-    for eps in eval_epsilons:
-        acc = robust_accuracy(
-            model, test.images[:n], test.labels[:n], norm="linf", epsilon=eps, steps=pgd_steps, device=device, seed=seed
-        )
-        result["robust_accuracy"][epsilon_label(eps)] = acc
-        log.info("PGD-%d l∞ accuracy at ε=%s: %.4f", pgd_steps, epsilon_label(eps), acc)
+    for norm, epsilons in radii.items():
+        for eps in sorted(epsilons):
+            acc = robust_accuracy(
+                model,
+                test.images[:n],
+                test.labels[:n],
+                norm=norm,
+                epsilon=eps,
+                steps=pgd_steps,
+                device=device,
+                seed=seed,
+            )
+            result["robust_accuracy"].setdefault(norm, {})[epsilon_label(eps, norm)] = acc
+            log.info("PGD-%d %s accuracy at ε=%s: %.4f", pgd_steps, norm, epsilon_label(eps, norm), acc)
     return result
 
 
 def evaluate_model_card(
-    model, spec: ModelSpec, test_path: str, *, eval_epsilons: list[float], pgd_steps: int, eval_images: int, device
+    model, spec: ModelSpec, test_path: str, *, radii: dict[str, list[float]], pgd_steps: int, eval_images: int, device
 ) -> dict:
-    """The card's accuracies: the configured l∞ radii, plus an l∞ model's own ε."""
-    own = {spec.epsilon} if spec.norm == "linf" and not spec.is_standard else set()
+    """The card's accuracies: the configured radii of each norm, plus an adversarially trained model's
+    own norm and ε (its gradient-masking check compares it with the standard model there)."""
+    radii = {norm: set(epsilons) for norm, epsilons in radii.items() if epsilons}
+    if not spec.is_standard:
+        radii.setdefault(spec.norm, set()).add(spec.epsilon)
     return evaluate_classifier(
         model,
         test_path,
-        eval_epsilons=sorted(set(eval_epsilons) | own),
+        radii={norm: sorted(epsilons) for norm, epsilons in radii.items()},
         pgd_steps=pgd_steps,
         eval_images=eval_images,
         seed=spec.seed,
@@ -75,15 +93,27 @@ def train_model(
     info_path: str,
     weights_path: str,
     record_path: str,
+    init_weights_path: str | None = None,
     resume_path: str | None = None,
     threads: int = 1,
 ) -> None:
+    """`recipe` is the recipe's fields, plus, for a model of a variant, the variant's under "variant"
+    (only then, so a plain model's job params read as before variants existed and it is not retrained)."""
     model_spec = ModelSpec(**spec)
-    training = TrainingRecipe(**recipe)
+    variant = recipe.get("variant")
+    training = TrainingRecipe(**{k: v for k, v in recipe.items() if k != "variant"})
+    changes = Variant(**(variant or {}))
     device = select_device(threads)
     info = read_json(info_path)
     train = load_split(train_path)
     model = build_classifier(model_spec, len(info["class_names"]), info["train_pixel_mean"], info["train_pixel_std"])
+    start_from = None
+    if init_weights_path:
+        load_weights(model, init_weights_path)
+        start_from = {"id": model_spec.init_from, "weights_sha256": sha256_file(init_weights_path)}
+        log.info("%s starts from %s", model_spec.id, model_spec.init_from)
+    if changes.prune:
+        PRUNING.get(changes.prune)(model, changes.amount)
     log.info(
         "training %s (%s, %s) on %s for %d epochs on %s",
         model_spec.id,
@@ -95,7 +125,9 @@ def train_model(
     )
     resume = start = None
     if resume_path:
-        resume = ResumeFile(resume_path, training_fingerprint(spec, recipe, [train_path, info_path]), model_spec.id)
+        inputs = [train_path, info_path, *([init_weights_path] if init_weights_path else [])]
+        fingerprint = training_fingerprint(spec, recipe, inputs)
+        resume = ResumeFile(resume_path, fingerprint, model_spec.id)
         start = resume.load()
     resumed_from = int(start["epoch"]) if start else 0
     if start:
@@ -110,14 +142,17 @@ def train_model(
         epsilon=model_spec.epsilon,
         seed=model_spec.seed,
         device=device,
+        cutout=changes.cutout,
         start=start,
         on_epoch_end=resume.save if resume else None,
     )
     seconds = time.perf_counter() - started
+    make_permanent(model)
     settings = {"spec": spec, "recipe": recipe}
     record = {
         "spec": spec,
         "recipe": recipe,
+        **({"init_from": start_from} if start_from else {}),
         "num_classes": len(info["class_names"]),
         "class_names": info["class_names"],
         "image_shape": info["image_shape"],
@@ -129,7 +164,10 @@ def train_model(
         "train_seconds": round(seconds, 2),
         "resumed_from_epoch": resumed_from,
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
-        "provenance": provenance(settings, seed=model_spec.seed, inputs=[train_path]),
+        "sparsity": sparsity(model),
+        "provenance": provenance(
+            settings, seed=model_spec.seed, inputs=[train_path, *([init_weights_path] if init_weights_path else [])]
+        ),
     }
     save_checkpoint(model, weights_path, record, record_path)
     if resume:
@@ -141,14 +179,14 @@ def evaluate_model(
     weights_path: str,
     record_path: str,
     test_path: str,
-    eval_epsilons: list[float],
+    eval_radii: dict[str, list[float]],
     eval_pgd_steps: int,
     eval_images: int,
     card_path: str,
     threads: int = 1,
 ) -> None:
     """The model card every later stage reads: the training or fetch record, clean accuracy on the test
-    split and l∞ PGD accuracy, the device, and the sha256 of the weights evaluated."""
+    split and PGD accuracy per norm, the device, and the sha256 of the weights evaluated."""
     device = select_device(threads)
     record = read_json(record_path)
     spec = ModelSpec(**record["spec"])
@@ -157,7 +195,7 @@ def evaluate_model(
         model,
         spec,
         test_path,
-        eval_epsilons=eval_epsilons,
+        radii=eval_radii,
         pgd_steps=eval_pgd_steps,
         eval_images=eval_images,
         device=device,

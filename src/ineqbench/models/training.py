@@ -2,7 +2,8 @@
 
 A `TrainingRecipe` is the whole procedure apart from the threat model, which comes from the model
 spec (norm, ε): ε = 0 is standard training, ε > 0 trains on PGD examples only, as Madry et al.
-A linear ε warm-up over the first epochs keeps small models from collapsing at large ε.
+A linear ε warm-up over the first epochs keeps small models from collapsing at large ε. A Cutout
+variant masks a square of every training image before the attack (`ineqbench.models.variants`).
 Training can be stopped after any epoch and continued from the state handed to `on_epoch_end`
 (see `ineqbench.models.resume`), to exactly the weights of an uninterrupted run on the CPU.
 """
@@ -22,6 +23,7 @@ from ineqbench.data.batches import pixel_batches
 from ineqbench.models.logits import predicted_class
 from ineqbench.models.resume import restore_training_state, training_state
 from ineqbench.models.settings import OPTIMIZERS, TrainingRecipe
+from ineqbench.models.variants import cutout as apply_cutout
 from ineqbench.threats import pgd
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,13 @@ def train_classifier(
     epsilon: float,
     seed: int,
     device: torch.device,
+    cutout: float = 0.0,
     start: dict | None = None,
     on_epoch_end: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Train in place; returns one dict of statistics per epoch (loss, train accuracy, ε used).
 
+    `cutout` > 0 fills a square of that share of the side with the mean training pixel in every image.
     `on_epoch_end` receives a `training_state` after every epoch (to save it; its tensors are live).
     `start`, such a state from an interrupted run of the same settings, continues after its epoch.
     """
@@ -70,6 +74,7 @@ def train_classifier(
     x_all = torch.from_numpy(images).float().div_(255.0)
     y_all = torch.from_numpy(labels).long()
     n = len(y_all)
+    mean_pixel = x_all.mean(dim=(0, 2, 3))
     steps_per_epoch = math.ceil(n / recipe.batch_size)
     model.to(device).train()
     optimiser = OPTIMIZERS.get(recipe.optimizer)(model.parameters(), recipe)
@@ -93,7 +98,10 @@ def train_classifier(
         )
         for step in bar:
             batch = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
-            x = _augment(x_all[batch], recipe, gen).to(device)
+            x = _augment(x_all[batch], recipe, gen)
+            if cutout > 0:  # only then: plain training draws exactly what it drew before variants existed
+                x = apply_cutout(x, cutout, mean_pixel, gen)
+            x = x.to(device)
             y = y_all[batch].to(device)
             if eps_now > 0:
                 x = pgd(

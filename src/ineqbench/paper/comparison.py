@@ -121,6 +121,7 @@ def _rows(frame: pd.DataFrame, table: str, metric, setting, colour, run_setting)
             "n_images": frame["n_images"],
             "models": frame["models"],
             "run_setting": run_setting,
+            "variant": frame["variant"].fillna("") if "variant" in frame else "",
         },
         index=frame.index,
     )
@@ -150,7 +151,8 @@ def _noise_rows(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.Data
 
 @RUN_TABLES.register("models")
 def _model_rows(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """models.csv: clean accuracy per model; seeds of one (architecture, training) are averaged."""
+    """models.csv: clean accuracy per plain model; seeds of one (architecture, training) are averaged."""
+    frame = frame[frame["variant"].fillna("") == ""] if "variant" in frame else frame
     threat = [_parse_training_label(label) for label in frame["training"]]
     frame = frame.assign(norm=[t[0] for t in threat], epsilon=[t[1] for t in threat])
     grouped = frame.groupby(["arch", "training", "norm", "epsilon"], sort=False)
@@ -245,6 +247,7 @@ def run_rows(run_tables: dict[str, pd.DataFrame], paper_dataset: str) -> pd.Data
     if not parts:
         return pd.DataFrame(columns=[*KEY, *RUN_COLUMNS])
     rows = pd.concat(parts, ignore_index=True)
+    rows = rows[rows["variant"] == ""].drop(columns="variant")  # the papers' tables have no variants
     threat = [paper_training(n, e) for n, e in zip(rows["norm"], rows["epsilon"])]
     rows = rows.assign(
         dataset=paper_dataset,

@@ -20,16 +20,20 @@ from ineqbench.reporting.nonfinite import COUNT, counts_by, n_suffix, nonfinite_
 SCOPES = {"global": "gini_global", "regional": "gini_regional"}
 
 
-def training_key(spec: ModelSpec) -> tuple[int, str, float]:
-    """Column order: standard first, then by norm and ε."""
-    return (0, "", 0.0) if spec.is_standard else (1, spec.norm, spec.epsilon)
+def training_key(spec: ModelSpec) -> tuple[int, str, float, str]:
+    """Column order: standard first, then by norm and ε; a variant right after its plain column."""
+    return (0, "", 0.0, spec.variant) if spec.is_standard else (1, spec.norm, spec.epsilon, spec.variant)
 
 
 def column_label(spec: ModelSpec) -> str:
+    """ "Std. trained", "ε = 4/255", "l2 ε = 0.5"; a variant's after a comma ("ε = 4/255, cutout"), so
+    tables key it apart from the plain model of its threat."""
     if spec.is_standard:
-        return "Std. trained"
-    prefix = "ε" if spec.norm == "linf" else f"{spec.norm} ε"
-    return f"{prefix} = {spec.epsilon_label}"
+        threat = "Std. trained"
+    else:
+        prefix = "ε" if spec.norm == "linf" else f"{spec.norm} ε"
+        threat = f"{prefix} = {spec.epsilon_label}"
+    return f"{threat}, {spec.variant}" if spec.variant else threat
 
 
 def hierarchical_bootstrap(groups: list[np.ndarray], n_samples: int, seed: int) -> tuple[float, float]:
@@ -117,6 +121,7 @@ def summarise(
                     "norm": "none" if spec.is_standard else spec.norm,
                     "epsilon": spec.epsilon,
                     "epsilon_label": spec.epsilon_label,
+                    "variant": spec.variant,
                     "n_seeds": stats["n_seeds"],
                     "n_images": stats["n_images"],
                     "n_zero_mass": len(part) - len(counted),
@@ -149,7 +154,8 @@ def by_training(part: pd.DataFrame, rows: dict[str, str], cell) -> pd.DataFrame:
     """Pivot a summary into the paper's layout: one column per training (standard first, then by norm
     and ε, over every architecture of the table), rows `rows` (summary column -> shown name), in the
     order they first appear; `cell(row)` formats a value."""
-    ranked = part.assign(_std=part["norm"] != "none").sort_values(["_std", "norm", "epsilon"], kind="stable")
+    ranked = part.assign(_std=part["norm"] != "none", _variant=part.get("variant", ""))
+    ranked = ranked.sort_values(["_std", "norm", "epsilon", "_variant"], kind="stable")
     order = list(dict.fromkeys(ranked["training"]))
     part = part.assign(cell=part.apply(cell, axis=1))
     index = list(rows)
@@ -197,9 +203,13 @@ def to_latex(frame: pd.DataFrame, caption: str, label_columns: int = 2) -> str:
     return "\n".join(lines) + "\n"
 
 
+NORM_NAMES = {"linf": "l∞", "l2": "l2"}
+
+
 def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
-    """Clean and PGD accuracy per model, and gradient-masking warnings: an AT model whose PGD accuracy
-    at its own ε is not above the standard model's (same architecture and seed) at that ε."""
+    """Clean and PGD accuracy per model (columns `pgd_linf@2/255`, `pgd_l2@0.5`), the measured sparsity,
+    and gradient-masking warnings: an adversarially trained model whose PGD accuracy at its own norm and
+    ε is not above the plain standard model's (same architecture and seed) there."""
     rows = []
     for model_id, card in cards.items():
         spec = ModelSpec(**card["spec"])
@@ -207,32 +217,37 @@ def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
             "model": model_id,
             "arch": spec.arch,
             "training": column_label(spec),
+            "variant": spec.variant,
             "seed": spec.seed,
             "clean_accuracy": card["clean_accuracy"],
         }  # no wall time: a table holds what the models measure, so two runs give the same bytes
-        row.update({f"pgd_acc@{k}": v for k, v in card["robust_accuracy"].items()})
+        for norm, accuracies in card["robust_accuracy"].items():
+            row.update({f"pgd_{norm}@{k}": v for k, v in accuracies.items()})
+        if "sparsity" in card:
+            row.update({f"sparsity_{part}": share for part, share in card["sparsity"].items()})
         rows.append(row)
     frame = pd.DataFrame(rows)
     warnings = []
     for model_id, card in cards.items():
         spec = ModelSpec(**card["spec"])
-        if spec.is_standard or spec.norm != "linf":  # the cards record l∞ PGD accuracy only
+        if spec.is_standard:
             continue
-        label = epsilon_label(spec.epsilon)
+        label = epsilon_label(spec.epsilon, spec.norm)
         standards = [
             c
             for c in cards.values()
-            if c["spec"]["arch"] == spec.arch and c["spec"]["epsilon"] == 0 and c["spec"]["seed"] == spec.seed
+            if (s := ModelSpec(**c["spec"])).arch == spec.arch and s.is_standard and s.is_plain and s.seed == spec.seed
         ]
+        where = f"{NORM_NAMES.get(spec.norm, spec.norm)} ε = {label}"
         for std_card in standards:
-            own, base = card["robust_accuracy"].get(label), std_card["robust_accuracy"].get(label)
+            own = card["robust_accuracy"].get(spec.norm, {}).get(label)
+            base = std_card["robust_accuracy"].get(spec.norm, {}).get(label)
             if own is None or base is None:
-                warnings.append(
-                    f"{model_id}: no PGD accuracy at ε = {label} for the comparison; add it to eval_epsilons"
-                )
+                key = "eval_epsilons" if spec.norm == "linf" else f"eval_{spec.norm}_epsilons"
+                warnings.append(f"{model_id}: no PGD accuracy at {where} for the comparison; add it to {key}")
             elif own <= base:
                 warnings.append(
-                    f"{model_id}: PGD accuracy at ε = {label} is {own:.3f}, not above the standard "
+                    f"{model_id}: PGD accuracy at {where} is {own:.3f}, not above the standard "
                     f"model's {base:.3f}: possible gradient masking or failed adversarial training"
                 )
     return frame, warnings

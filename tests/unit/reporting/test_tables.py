@@ -86,25 +86,42 @@ def test_hierarchical_bootstrap_reflects_seed_to_seed_variation():
     assert lo_same < 0.5 < hi_same and (hi_apart - lo_apart) > 5 * (hi_same - lo_same)
 
 
-def card(model_id: str, eps: float, robust: dict[str, float], arch: str = "net", seed: int = 0) -> dict:
-    return {"spec": spec(model_id, eps, seed, arch).as_dict(), "clean_accuracy": 0.9, "robust_accuracy": robust}
+def card(model_id: str, eps: float, robust: dict, arch: str = "net", seed: int = 0, **fields) -> dict:
+    model = ModelSpec(id=model_id, dataset="d", arch=arch, epsilon=eps, seed=seed, **fields)
+    return {"spec": model.as_dict(), "clean_accuracy": 0.9, "robust_accuracy": robust}
 
 
 def test_model_cards_warn_when_adversarial_training_is_not_more_robust():
     cards = {
-        "std": card("std", 0, {"2/255": 0.40, "4/255": 0.10}),
-        "at2": card("at2", 2 / 255, {"2/255": 0.35, "4/255": 0.20}),
-        "at4": card("at4", 4 / 255, {"2/255": 0.50, "4/255": 0.30}),
+        "std": card("std", 0, {"linf": {"2/255": 0.40, "4/255": 0.10}}),
+        "at2": card("at2", 2 / 255, {"linf": {"2/255": 0.35, "4/255": 0.20}}),
+        "at4": card("at4", 4 / 255, {"linf": {"2/255": 0.50, "4/255": 0.30}}),
     }
     frame, warnings = model_cards_table(cards)
-    assert frame.set_index("model").loc["at4", "pgd_acc@4/255"] == 0.30
-    assert len(warnings) == 1 and warnings[0].startswith("at2: PGD accuracy at ε = 2/255 is 0.350")
+    assert frame.set_index("model").loc["at4", "pgd_linf@4/255"] == 0.30
+    assert len(warnings) == 1 and warnings[0].startswith("at2: PGD accuracy at l∞ ε = 2/255 is 0.350")
 
 
 def test_model_cards_name_a_missing_evaluation_radius():
-    cards = {"std": card("std", 0, {"2/255": 0.4}), "at8": card("at8", 8 / 255, {"2/255": 0.5})}
+    cards = {"std": card("std", 0, {"linf": {"2/255": 0.4}}), "at8": card("at8", 8 / 255, {"linf": {"2/255": 0.5}})}
     _, warnings = model_cards_table(cards)
-    assert warnings == ["at8: no PGD accuracy at ε = 8/255 for the comparison; add it to eval_epsilons"]
+    assert warnings == ["at8: no PGD accuracy at l∞ ε = 8/255 for the comparison; add it to eval_epsilons"]
+
+
+def test_an_l2_model_is_checked_at_its_own_l2_radius_against_the_plain_standard_model_only():
+    cards = {
+        "std": card("std", 0, {"linf": {"2/255": 0.4}, "l2": {"0.5": 0.30}}),
+        # a pruned standard model is no comparator: its lower accuracy must not hide a failure
+        "pruned": card("pruned", 0, {"l2": {"0.5": 0.05}}, variant="prune_weights_90", init_from="std"),
+        "l2": card("l2", 0.5, {"linf": {"2/255": 0.6}, "l2": {"0.5": 0.25}}, norm="l2"),
+    }
+    frame, warnings = model_cards_table(cards)
+    assert frame.set_index("model").loc["l2", "pgd_l2@0.5"] == 0.25
+    assert warnings == [
+        "l2: PGD accuracy at l2 ε = 0.5 is 0.250, not above the standard model's 0.300: possible gradient "
+        "masking or failed adversarial training"
+    ]
+    assert frame.set_index("model").loc["pruned", "training"] == "Std. trained, prune_weights_90"
 
 
 def test_a_nan_map_and_an_inf_value_are_counted_and_left_out_and_the_cell_shows_its_n():
