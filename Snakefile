@@ -25,6 +25,7 @@ include: "rules/attribution.smk"
 include: "rules/inequality.smk"
 include: "rules/attacks.smk"
 include: "rules/bounds.smk"
+include: "rules/families.smk"
 include: "rules/paper.smk"
 
 

@@ -1,0 +1,32 @@
+# The comparison families (Duan et al. A.5 l2, A.6 sparsity, A.9 Cutout): one table per family that has
+# models, read from the stages' tables of the table method, so every number is one those tables show.
+
+from ineqbench.families import workflow as families_workflow
+
+stage_targets(families_workflow.targets(EXP))
+FAMILY_SETTINGS = families_workflow.family_settings(EXP)
+FAMILY_TABLE = "<results>/{dataset}/tables/{kind}_" + FAMILY_SETTINGS["method"] + ".csv"
+
+
+rule aggregate_family:
+    input:
+        models="<results>/{dataset}/tables/models.csv",
+        gini=FAMILY_TABLE.replace("{kind}", "gini"),
+        occlusion=FAMILY_TABLE.replace("{kind}", "occlusion"),
+        noise=FAMILY_TABLE.replace("{kind}", "noise"),
+        selection_info="<results>/{dataset}/tables/selection.json",
+    output:
+        csv="<results>/{dataset}/tables/family_{family}.csv",
+        md=report("<results>/{dataset}/tables/family_{family}.md", caption="../report/family_table.rst",
+                  category="Comparison families", subcategory="{dataset}", labels={"family": "{family}"}),
+        tex="<results>/{dataset}/tables/family_{family}.tex",
+    log:
+        "<results>/{dataset}/logs/aggregate_family/{family}.log",
+    wildcard_constraints:
+        family="|".join(families_workflow.FAMILIES),
+    params:
+        code=code_of("aggregate_family"),
+        members=families_workflow.family_members(EXP),
+        settings=FAMILY_SETTINGS,
+    script:
+        "../workflow_scripts/aggregate_family.py"
