@@ -100,8 +100,8 @@ def _leaves(tree):
 def per_model(pattern, models=None):
     """ByName of `pattern` for every model of the data set (or of `models(wildcards)`): {model: path}."""
     def mapping(wildcards):
-        ids = models(wildcards) if models else EXP.model_ids(wildcards.dataset)
         method = getattr(wildcards, "method", "")
+        ids = models(wildcards) if models else EXP.model_ids(wildcards.dataset, method if "{method}" in pattern else None)
         concrete = pattern.replace("<results>", RESULTS)
         return {m: concrete.format(dataset=wildcards.dataset, method=method, model=m) for m in ids}
     return ByName(mapping)

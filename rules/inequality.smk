@@ -68,3 +68,30 @@ rule plot_attribution_maps:
         n_images=EXP.report["figure_images"],
     script:
         "../workflow_scripts/plot_attribution_maps.py"
+
+
+# Per-class inequality (Duan et al. A.7, Tables 6 and 7), for the table method: every pool image, correct or not.
+stage_targets(lambda dataset: [f"{RESULTS}/{dataset}/tables/per_class_{EXP.report['table_method']}.md"])
+
+
+rule aggregate_per_class:
+    input:
+        scores=SCORES.input,
+        cards=CARDS.input,
+        info="<results>/{dataset}/data/dataset.json",
+    output:
+        csv="<results>/{dataset}/tables/per_class_{method}.csv",
+        md=report("<results>/{dataset}/tables/per_class_{method}.md", caption="../report/per_class.rst",
+                  category="Per-class inequality", subcategory="{dataset}", labels={"method": "{method}", "kind": "table"}),
+        figure=report("<results>/{dataset}/figures/per_class_{method}.png", caption="../report/per_class.rst",
+                      category="Per-class inequality", subcategory="{dataset}", labels={"method": "{method}", "kind": "plot"}),
+    log:
+        "<results>/{dataset}/logs/aggregate_per_class/{method}.log",
+    params:
+        code=code_of("aggregate_per_class"),
+        scores=SCORES.param,
+        cards=CARDS.param,
+        transform=EXP.transforms[0],
+        top=5,
+    script:
+        "../workflow_scripts/aggregate_per_class.py"

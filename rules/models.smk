@@ -82,6 +82,7 @@ rule evaluate_model:
     params:
         code=code_of("evaluate_model"),
         settings=dataset_eval_settings,
+        autoattack=EXP.autoattack.as_dict(),
     threads: 1
     resources:
         gpu=1,

@@ -14,5 +14,6 @@ with snakemake_job(sm):
         eval_pgd_steps=s["eval_pgd_steps"],
         eval_images=s["eval_images"],
         card_path=sm.output.card,
+        autoattack=sm.params.autoattack,
         threads=sm.threads,
     )

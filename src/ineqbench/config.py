@@ -135,8 +135,16 @@ class Experiment:
     def models_of(self, dataset: str) -> list[ModelSpec]:
         return [m for m in self.models.values() if m.dataset == dataset]
 
-    def model_ids(self, dataset: str) -> list[str]:
-        return [m.id for m in self.models_of(dataset)]
+    def methods_of(self, model: str) -> tuple[str, ...]:
+        """The attribution methods a model's maps are made with: all for a model of the ε ladder; for a
+        comparison family's model, the table method only unless attribution/family_methods is "all"."""
+        if self.models[model].on_the_ladder or self.attribution_options["family_methods"] == "all":
+            return tuple(self.methods)
+        return (self.report["table_method"],)
+
+    def model_ids(self, dataset: str, method: str | None = None) -> list[str]:
+        """The data set's models; with `method`, those whose maps are made with it."""
+        return [m.id for m in self.models_of(dataset) if method is None or method in self.methods_of(m.id)]
 
 
 DEFAULT_CONFIG = "config.yaml"
@@ -449,7 +457,7 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
         transforms=tuple(raw["inequality"]["transforms"]),
         attribution_options={
             k: raw["attribution"][k]
-            for k in ("batch_size", "internal_batch_size", "dtype", "shard_images", "precision")
+            for k in ("batch_size", "internal_batch_size", "dtype", "shard_images", "precision", "family_methods")
         },
         stages=stages,
         report=raw["report"],

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ineqbench.config import load_experiment
+
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 NO_SLURM = Path(__file__).parent / "no_slurm"
@@ -37,9 +39,19 @@ def load_config(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def tiny_config(epochs: int | None = None, n_train: int | None = None) -> dict:
-    """config/tiny.yaml, with more epochs or training images where a test needs them."""
+def tiny_config_models() -> list[str]:
+    """Every model id config/tiny.yaml defines (MODELS: its standard and l∞ pair)."""
+    return list(load_experiment(tiny_config(), name="tiny").models)
+
+
+def tiny_config(epochs: int | None = None, n_train: int | None = None, *, families: bool = True) -> dict:
+    """config/tiny.yaml, with more epochs or training images where a test needs them; `families=False`
+    keeps only its ε ladder (MODELS), for the tests of scheduling and reruns, which need no family."""
     config = copy.deepcopy(load_config(TINY_CONFIG))
+    if not families:
+        config["model_grid"] = [
+            r for r in config["model_grid"] if "variants" not in r and r.get("norm", "linf") == "linf"
+        ]
     if n_train is not None:
         config["datasets"][DATASET]["options"]["n_train"] = n_train
     if epochs is not None:

@@ -26,7 +26,14 @@ def test_default_config_expands_the_grid(config):
         "test_resnet-linf4-s0",
         "test_efficientnet-std-s0",
         "test_efficientnet-linf4-s0",
+        "test_resnet-l2eps0.5-s0",
+        "test_resnet-linf4-cutout-s0",
+        *(f"test_resnet-std-{v}-s0" for v in ("finetuned", "prune_filters_30", "prune_filters_60")),
+        *(f"test_resnet-std-{v}-s0" for v in ("prune_weights_50", "prune_weights_90")),
     ]
+    # the comparison families' models are attributed with the table method only
+    assert exp.methods_of("test_resnet-l2eps0.5-s0") == ("ig",) and len(exp.methods_of("test_resnet-std-s0")) == 4
+    assert "test_resnet-std-finetuned-s0" not in exp.model_ids("synthetic_shapes", "smoothgrad")
     assert exp.models["test_resnet-linf4-s0"].epsilon == pytest.approx(4 / 255)
     assert exp.methods["ig"].params["n_steps"] == 20
     assert exp.datasets["synthetic_shapes"].eval_epsilons == pytest.approx((2 / 255, 4 / 255))
@@ -197,6 +204,7 @@ def test_unset_environment_variable_in_a_data_path_fails_when_the_config_loads(m
 
 def test_grid_row_name_prefixes_the_ids(config):
     config["model_grid"][0]["name"] = "shapes_resnet"
+    config["model_grid"][-1]["init_from"] = "shapes_resnet-std-s{seed}"  # the pruned models start from it
     assert "shapes_resnet-std-s0" in load_experiment(config).models
 
 
@@ -280,7 +288,16 @@ PRUNED_ROW = {
 }
 
 
-def test_a_row_expands_one_model_per_variant_starting_from_the_model_of_its_seed(config):
+@pytest.fixture()
+def ladder(config):
+    """The default's models of the ε ladder only (its family rows left out)."""
+    config["model_grid"] = config["model_grid"][:4]
+    del config["variants"]  # the built-in ones only
+    return config
+
+
+def test_a_row_expands_one_model_per_variant_starting_from_the_model_of_its_seed(ladder):
+    config = ladder
     config["model_grid"][0]["seeds"] = [0, 1]
     config["model_grid"].append(PRUNED_ROW)
     exp = load_experiment(config)
@@ -292,7 +309,8 @@ def test_a_row_expands_one_model_per_variant_starting_from_the_model_of_its_seed
     assert "variant" not in exp.models["test_resnet-std-s0"].as_dict()
 
 
-def test_a_config_adds_its_own_variant_beside_the_built_in_ones(config):
+def test_a_config_adds_its_own_variant_beside_the_built_in_ones(ladder):
+    config = ladder
     config["variants"] = {"prune_weights_70": {"prune": "magnitude", "amount": 0.7}}
     config["model_grid"].append({**PRUNED_ROW, "seeds": [0], "variants": ["prune_weights_70", "prune_weights_90"]})
     exp = load_experiment(config)
@@ -309,7 +327,8 @@ def test_a_config_adds_its_own_variant_beside_the_built_in_ones(config):
         ({"variants": [""], "name": "tuned"}, ["names a variant", "finetuned"]),
     ],
 )
-def test_a_bad_variant_or_lineage_names_the_model_and_what_is_valid(config, change, fragments):
+def test_a_bad_variant_or_lineage_names_the_model_and_what_is_valid(ladder, change, fragments):
+    config = ladder
     config["model_grid"].append({**PRUNED_ROW, "seeds": [0], **change})
     with pytest.raises(ConfigError) as error:
         load_experiment(config)

@@ -67,7 +67,7 @@ RESULTS = Path("results") / "default" / DATASET
 def incremental_config() -> dict:
     # 1000 training images: an epoch takes about 1 s (standard) to 1.5 s (l∞) here, so a kill right after
     # the first epoch's state appears lands with about 3 epochs left (see test 3)
-    config = tiny_config(epochs=EPOCHS, n_train=1000)
+    config = tiny_config(epochs=EPOCHS, n_train=1000, families=False)
     config["attribution"]["custom"] = {IG: {"kind": "integrated_gradients", "baseline": "gaussian"}}
     config["attribution"]["methods"] = [OTHER, IG]
     config["report"]["table_method"] = IG  # also the transfer method

@@ -78,7 +78,7 @@ def run_slurm_profile(workdir, cluster: dict, *extra: str, env: dict | None = No
 
 @pytest.fixture(scope="module")
 def slurm_run(tmp_path_factory, cluster):
-    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config())
+    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config(families=False))
     return workdir, submissions_of(run_slurm_profile(workdir, cluster)), cluster
 
 
@@ -167,7 +167,7 @@ def test_training_killed_at_its_time_limit_is_resubmitted_and_resumes_from_its_l
     3 s after each of its 40 epochs (tests/helpers/slow_first_attempt). Slurm kills it (TIMEOUT), the
     profile's retries resubmit it, and the next attempt, at full speed, continues from the last saved
     epoch, so at most the epoch in progress is lost."""
-    config = tiny_config(epochs=EPOCHS)
+    config = tiny_config(epochs=EPOCHS, families=False)
     config["model_grid"] = config["model_grid"][:1]
     workdir = make_workdir(tmp_path, config)
     slow = {"PYTHONPATH": str(SLOW_FIRST_ATTEMPT), "INEQBENCH_TEST_EPOCH_DELAY_S": "3"}

@@ -40,8 +40,8 @@ def plot_occlusion_examples(
     figure_path: str,
 ) -> None:
     """Figure 4: the same images occluded for each model at its search's stop (smaller budget, first
-    colour), with the model's prediction."""
-    specs = specs_from_cards(card_paths)
+    colour), with the model's prediction; the models of the ε ladder (the comparison families have tables)."""
+    specs = {m: s for m, s in specs_from_cards(card_paths).items() if m in attribution_paths and s.on_the_ladder}
     class_names = read_json(info_path)["class_names"]
     occlusion = OcclusionSettings(**settings)
     ctx = AttackContext(**context)

@@ -55,7 +55,7 @@ def table_rows(exp, table: str):
     """{family: {model: rows}} of every family whose rows join `table` ("noise" or "occlusion")."""
 
     def rows(wildcards) -> dict:
-        models = exp.model_ids(wildcards.dataset)
+        models = exp.model_ids(wildcards.dataset, wildcards.method)
         return {
             f: {m: family_rows(exp, f, wildcards.dataset, m, wildcards.method) for m in models}
             for f in exp.attacks.families
@@ -70,10 +70,12 @@ def ablation_rows(exp):
     rows under every method)."""
 
     def rows(wildcards) -> dict:
-        models = exp.model_ids(wildcards.dataset)
         return {
             f: {
-                method: {m: family_rows(exp, f, wildcards.dataset, m, method) for m in models}
+                method: {
+                    m: family_rows(exp, f, wildcards.dataset, m, method)
+                    for m in exp.model_ids(wildcards.dataset, method)
+                }
                 for method in exp.attacks.methods
             }
             for f in exp.attacks.families
@@ -89,7 +91,7 @@ def ablation_scores(exp):
         return {
             method: {
                 m: f"{exp.results}/{wildcards.dataset}/inequality/{m}/{method}.parquet"
-                for m in exp.model_ids(wildcards.dataset)
+                for m in exp.model_ids(wildcards.dataset, method)
             }
             for method in exp.attacks.methods
         }

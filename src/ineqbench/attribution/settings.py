@@ -193,6 +193,12 @@ class AttributionSection:
     )
     dtype: str = setting("float32", "dtype of the cached maps", enum=["float32", "float16"])
     shard_images: int = setting(1000, "maps per shard of the attribution cache (read memory-mapped)", minimum=1)
+    family_methods: str = setting(
+        "table",
+        "methods of the comparison families' models (l2, variants): table, the report's table method only "
+        "(their tables show it), or all",
+        enum=["table", "all"],
+    )
 
 
 CONFIG_SECTIONS.add("attribution", ConfigSection(AttributionSection, default=MISSING))

@@ -13,9 +13,11 @@ Per image x, with c the real network's prediction at x (the label constraint kee
 3. Per (norm, ε): every configured attack (`bounds.attacks`), each respecting the label constraint on
    the real network; the attacks' deviations on the real network's own attribution go to `real_*`.
 4. Bounds (`bounds.formulas`), times the configured margin: first order, ε σ_max(J(x)) (l2) or
-   ε min(sqrt(d) σ_max, column-norm sum) (l∞); practical, the same radius maximised over x, the
-   attacks' most deviating iterate and `practical_samples` random points of the ball: an estimate of
-   the mean-value bound's sup, not a certificate. Cosine lower bounds from each radius.
+   ε min(sqrt(d) σ_max, column-norm sum) (l∞); practical, the same radius maximised over the ball by
+   projected ascent on σ_max (`bounds.sup_sigma`) from x, `practical_samples` random points and the
+   attacks' most deviating iterate: an estimate of the mean-value bound's sup, not a certificate.
+   Cosine lower bounds from each radius. Every counted iterate of every attack is checked against both
+   bounds (`iterates_checked`, `iterates_over_*`).
 
 Output: long-format Parquet, one row per (image, norm, ε, attack), the bound columns repeated on the
 attack rows of their (image, norm, ε); the column set is documented in docs/outputs.md.
@@ -41,6 +43,7 @@ from ineqbench.bounds.attacks import random_point, run_attack
 from ineqbench.bounds.differentiable import AttributionMap, attribution_map, disable_fused_attention, resolve_baseline
 from ineqbench.bounds.formulas import cosine_lower_bound, euclidean_radius
 from ineqbench.bounds.spectral import SpectralEstimate, dense_spectrum, sigma_max
+from ineqbench.bounds.sup_sigma import AscentStep, ascend_sigma
 from ineqbench.bounds.surrogate import softplus_surrogate
 from ineqbench.data.prepare import load_pool_images
 from ineqbench.device import select_device
@@ -66,6 +69,7 @@ class BoundSettings:
     sigma_max: dict  # method, max_iters, tol
     dense_jacobian: bool
     practical_samples: int
+    practical_ascent_steps: int
     attacks: list[str]
     attack_steps: int
     ifia_k: int | None
@@ -117,9 +121,11 @@ class PointSpectrum:
         return margin * euclidean_radius(norm, epsilon, self.sigma, d, self.column_norm_sum)
 
 
-def spectrum_at(attribution: AttributionMap, z: torch.Tensor, settings: BoundSettings, seed: int) -> PointSpectrum:
+def spectrum_at(
+    attribution: AttributionMap, z: torch.Tensor, settings: BoundSettings, seed: int, v0: torch.Tensor | None = None
+) -> PointSpectrum:
     options = {k: v for k, v in settings.sigma_max.items() if k != "method"}
-    estimate = sigma_max(settings.sigma_max["method"], attribution, z, seed=seed, **options)
+    estimate = sigma_max(settings.sigma_max["method"], attribution, z, seed=seed, v0=v0, **options)
     if not estimate.converged:
         log.warning(
             "sigma_max did not converge in %d iterations (relative residual %.2g): the estimate is "
@@ -131,6 +137,39 @@ def spectrum_at(attribution: AttributionMap, z: torch.Tensor, settings: BoundSet
         return PointSpectrum(estimate)
     dense = dense_spectrum(attribution, z)
     return PointSpectrum(estimate, dense.column_norm_sum, dense.sigma_max)
+
+
+def practical_path(
+    smooth: AttributionMap,
+    x: torch.Tensor,
+    starts: list[torch.Tensor],
+    at_x: PointSpectrum,
+    settings: BoundSettings,
+    seed: int,
+    *,
+    norm: str,
+    epsilon: float,
+) -> list[AscentStep]:
+    """σ_max along projected ascent from each start (`bounds.sup_sigma`); x's own spectrum is reused."""
+
+    def spectrum(z: torch.Tensor, v0: torch.Tensor | None) -> tuple[float, torch.Tensor, PointSpectrum]:
+        point = at_x if z is x else spectrum_at(smooth, z, settings, seed, v0)
+        return point.sigma, point.estimate.vector, point
+
+    return ascend_sigma(smooth, x, starts, spectrum, norm=norm, epsilon=epsilon, steps=settings.practical_ascent_steps)
+
+
+def _iterates_over(result: AttackResult, bound: dict) -> dict:
+    """Every counted iterate of the attack checked against both bounds (x itself, deviation 0, left out);
+    the real network's deviations (surrogate models) against the same bounds, as a finding of their own."""
+    trace = result.trace
+    counted = [i for i, kept in enumerate(trace.label_kept) if kept and i > 0]
+    row = {"iterates_checked": len(counted)}
+    for name, column in (("first_order", "bound_first_order"), ("practical", "bound_practical")):
+        row[f"iterates_over_{name}"] = sum(trace.euclidean[i] > bound[column] for i in counted)
+        real = trace.real_euclidean
+        row[f"real_iterates_over_{name}"] = sum(real[i] > bound[column] for i in counted) if real else 0
+    return row
 
 
 def _gini_row(a: torch.Tensor, region_size: int) -> dict[str, float]:
@@ -219,22 +258,32 @@ def bound_image(
                 for i, name in enumerate(settings.attacks)
             ]
             strongest = max(results, key=lambda r: r.best_euclidean)
-            points = [random_point(x, norm, epsilon, image_seed + 1000 + k) for k in range(settings.practical_samples)]
+            starts = [x] + [
+                random_point(x, norm, epsilon, image_seed + 1000 + k) for k in range(settings.practical_samples)
+            ]
             if strongest.best_euclidean > 0:
-                points.append(strongest.best_x)
-            spectra = [at_x] + [spectrum_at(smooth, z, settings, image_seed) for z in points]
+                starts.append(strongest.best_x)
+            path = practical_path(smooth, x, starts, at_x, settings, image_seed, norm=norm, epsilon=epsilon)
             first = at_x.radius(norm, epsilon, d, settings.margin)
-            practical = max(s.radius(norm, epsilon, d, settings.margin) for s in spectra)
+            top = max(path, key=lambda step: step.spectrum.radius(norm, epsilon, d, settings.margin))
+            practical = top.spectrum.radius(norm, epsilon, d, settings.margin)
             bound = {
                 "norm": norm,
                 "epsilon": float(epsilon),
                 "bound_first_order": first,
                 "bound_practical": practical,
-                "sigma_max_practical": max(s.sigma for s in spectra),
+                "sigma_max_practical": top.spectrum.sigma,
+                "practical_points": len(path),
+                "practical_from": "x"
+                if top.start == 0
+                else "sample"
+                if top.start <= settings.practical_samples
+                else "attack",
+                "practical_step": top.step,
                 "cosine_bound_first_order": cosine_lower_bound(first, image["attribution_norm"]),
                 "cosine_bound_practical": cosine_lower_bound(practical, image["attribution_norm"]),
             }
-            rows += [{**image, **bound, **_attack_row(r, nets.surrogate)} for r in results]
+            rows += [{**image, **bound, **_attack_row(r, nets.surrogate), **_iterates_over(r, bound)} for r in results]
     return rows
 
 

@@ -83,8 +83,13 @@ class BoundsSection:
     )
     practical_samples: int = setting(
         2,
-        "random points of the ball at which sigma_max enters the practical bound (besides x and the best attack "
-        "iterate)",
+        "random points of the ball from which the practical bound's ascent also starts (besides x and the most "
+        "deviating attack iterate)",
+        minimum=0,
+    )
+    practical_ascent_steps: int = setting(
+        5,
+        "projected ascent steps on sigma_max from each start (0: sigma_max at the starts only)",
         minimum=0,
     )
     attacks: list[str] = setting(list(BOUND_ATTACK_NAMES), "the attacks that check the bounds", minItems=1)

@@ -91,7 +91,8 @@ def plot_attribution_maps(
     n_figure_images: int,
     figure_path: str,
 ) -> None:
-    specs = specs_from_cards(card_paths)
+    # the models of the ε ladder: the comparison families have tables of their own
+    specs = {m: s for m, s in specs_from_cards(card_paths).items() if m in attribution_paths and s.on_the_ladder}
     order = sorted(specs, key=lambda m: (specs[m].arch, training_key(specs[m]), specs[m].seed))
     order = [m for m in order if specs[m].seed == min(s.seed for s in specs.values())]
     chosen = pd.read_parquet(selection_path)["pool_index"].to_numpy()[:n_figure_images]

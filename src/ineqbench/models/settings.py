@@ -129,6 +129,43 @@ class GridRow:
 CONFIG_SECTIONS.add(
     "recipes", ConfigSection(dict[str, TrainingRecipe], keywords={"description": "training recipes by name"})
 )
+AUTOATTACK_ATTACKS = ("apgd-ce", "apgd-t", "fab-t", "square", "apgd-dlr", "fab")
+
+
+@dataclass(frozen=True)
+class AutoAttackSettings:
+    """Robust accuracy in the model cards under AutoAttack (Croce & Hein 2020, the reference code as the
+    `pyautoattack` package). The defaults are its standard version; a cheaper one for a CPU lists fewer
+    attacks, target classes or images. A point counts as robust only if every attack fails on it."""
+
+    attacks: list[str] = setting(
+        ["apgd-ce", "apgd-t", "fab-t", "square"],
+        "run in this order, each on the points the ones before left robust (default: the standard version)",
+        minItems=1,
+        items={"enum": list(AUTOATTACK_ATTACKS)},
+    )
+    n_images: int = setting(1000, "the first test images attacked; 0: no AutoAttack", minimum=0)
+    n_target_classes: int = setting(9, "target classes of APGD-T and FAB-T (standard: 9)", minimum=1)
+    square_queries: int = setting(5000, "queries of the Square attack (standard: 5000)", minimum=1)
+    batch_size: int = setting(250, minimum=1)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def is_standard(self) -> bool:
+        """AutoAttack's standard version (the number of images aside)."""
+        reference = AutoAttackSettings()
+        return (self.attacks, self.n_target_classes, self.square_queries) == (
+            reference.attacks,
+            reference.n_target_classes,
+            reference.square_queries,
+        )
+
+
+CONFIG_SECTIONS.add(
+    "autoattack", ConfigSection(AutoAttackSettings, resolve=lambda raw, shared: AutoAttackSettings(**raw))
+)
 CONFIG_SECTIONS.add(
     "variants",
     ConfigSection(

@@ -88,6 +88,11 @@ class ModelSpec:
         return self.variant == ""
 
     @property
+    def on_the_ladder(self) -> bool:
+        """A model of the paper's ε ladder (Table 1): plain, standard or l∞; the others are comparisons."""
+        return self.is_plain and (self.is_standard or self.norm == "linf")
+
+    @property
     def epsilon_label(self) -> str:
         return epsilon_label(self.epsilon, self.norm)
 

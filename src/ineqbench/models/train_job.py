@@ -19,9 +19,10 @@ from ineqbench.data.prepare import load_split
 from ineqbench.device import select_device
 from ineqbench.io import read_json, sha256_file, write_json
 from ineqbench.models.architectures import build_classifier
+from ineqbench.models.autoattack import autoattack_accuracy
 from ineqbench.models.checkpoint import load_model, load_weights, save_checkpoint
 from ineqbench.models.resume import ResumeFile, training_fingerprint
-from ineqbench.models.settings import PRUNING, Variant
+from ineqbench.models.settings import PRUNING, AutoAttackSettings, Variant
 from ineqbench.models.spec import ModelSpec, epsilon_label
 from ineqbench.models.training import TrainingRecipe, clean_accuracy, robust_accuracy, train_classifier
 from ineqbench.models.variants import make_permanent, sparsity
@@ -65,23 +66,68 @@ def evaluate_classifier(
     return result
 
 
-def evaluate_model_card(
-    model, spec: ModelSpec, test_path: str, *, radii: dict[str, list[float]], pgd_steps: int, eval_images: int, device
-) -> dict:
-    """The card's accuracies: the configured radii of each norm, plus an adversarially trained model's
-    own norm and ε (its gradient-masking check compares it with the standard model there)."""
-    radii = {norm: set(epsilons) for norm, epsilons in radii.items() if epsilons}
+def autoattack_radii(spec: ModelSpec, radii: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Where AutoAttack runs: an adversarially trained model at its own norm and ε (Table 5), a standard
+    model at the configured radii (where the adversarially trained models' checks compare with it)."""
     if not spec.is_standard:
-        radii.setdefault(spec.norm, set()).add(spec.epsilon)
-    return evaluate_classifier(
+        return {spec.norm: [spec.epsilon]}
+    return {norm: sorted(epsilons) for norm, epsilons in radii.items() if epsilons}
+
+
+def evaluate_autoattack(
+    model, spec: ModelSpec, test_path: str, *, radii: dict[str, list[float]], settings: AutoAttackSettings, device
+) -> dict:
+    """The card's `autoattack` entry: the settings, whether they are the standard version, and per norm
+    and ε label the accuracy before and after each attack, on the first `settings.n_images` test images."""
+    test = load_split(test_path)
+    n = min(settings.n_images, len(test))
+    accuracy = {}
+    for norm, epsilons in autoattack_radii(spec, radii).items():
+        for eps in epsilons:
+            accuracy.setdefault(norm, {})[epsilon_label(eps, norm)] = autoattack_accuracy(
+                model, test.images[:n], test.labels[:n], norm=norm, epsilon=eps, settings=settings, seed=spec.seed,
+                device=device,
+            )  # fmt: skip
+    return {
+        "settings": settings.as_dict(),
+        "standard_version": settings.is_standard,
+        "images": n,
+        "seed": spec.seed,
+        "accuracy": accuracy,
+    }
+
+
+def evaluate_model_card(
+    model,
+    spec: ModelSpec,
+    test_path: str,
+    *,
+    radii: dict[str, list[float]],
+    pgd_steps: int,
+    eval_images: int,
+    device,
+    autoattack: AutoAttackSettings | None = None,
+) -> dict:
+    """The card's accuracies: PGD at the configured radii of each norm, plus an adversarially trained
+    model's own norm and ε (its gradient-masking check compares it with the standard model there), and
+    AutoAttack (`evaluate_autoattack`) unless it attacks no image."""
+    pgd_radii = {norm: set(epsilons) for norm, epsilons in radii.items() if epsilons}
+    if not spec.is_standard:
+        pgd_radii.setdefault(spec.norm, set()).add(spec.epsilon)
+    card = evaluate_classifier(
         model,
         test_path,
-        radii={norm: sorted(epsilons) for norm, epsilons in radii.items()},
+        radii={norm: sorted(epsilons) for norm, epsilons in pgd_radii.items()},
         pgd_steps=pgd_steps,
         eval_images=eval_images,
         seed=spec.seed,
         device=device,
     )
+    if autoattack is not None and autoattack.n_images > 0:
+        card["autoattack"] = evaluate_autoattack(
+            model, spec, test_path, radii=radii, settings=autoattack, device=device
+        )
+    return card
 
 
 def train_model(
@@ -183,10 +229,12 @@ def evaluate_model(
     eval_pgd_steps: int,
     eval_images: int,
     card_path: str,
+    autoattack: dict | None = None,
     threads: int = 1,
 ) -> None:
     """The model card every later stage reads: the training or fetch record, clean accuracy on the test
-    split and PGD accuracy per norm, the device, and the sha256 of the weights evaluated."""
+    split, PGD accuracy per norm, AutoAttack accuracy (`evaluate_autoattack`), the device, and the sha256
+    of the weights evaluated."""
     device = select_device(threads)
     record = read_json(record_path)
     spec = ModelSpec(**record["spec"])
@@ -199,6 +247,7 @@ def evaluate_model(
         pgd_steps=eval_pgd_steps,
         eval_images=eval_images,
         device=device,
+        autoattack=AutoAttackSettings(**autoattack) if autoattack is not None else None,
     )
     log.info("%s: clean accuracy %.4f on %s", spec.id, metrics["clean_accuracy"], device)
     write_json(card_path, {**record, **metrics, "device": str(device), "weights_sha256": sha256_file(weights_path)})

@@ -78,8 +78,10 @@ def train_classifier(
     steps_per_epoch = math.ceil(n / recipe.batch_size)
     model.to(device).train()
     optimiser = OPTIMIZERS.get(recipe.optimizer)(model.parameters(), recipe)
+    total_steps = recipe.epochs * steps_per_epoch
+    # a warm-up of a quarter of the steps, and at least two: OneCycleLR divides by zero below that
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=recipe.lr, total_steps=recipe.epochs * steps_per_epoch, pct_start=0.25
+        optimiser, max_lr=recipe.lr, total_steps=total_steps, pct_start=min(0.9, max(0.25, 2 / total_steps))
     )
     history, first_epoch = [], 0
     if start is not None:

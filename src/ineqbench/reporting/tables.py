@@ -207,9 +207,10 @@ NORM_NAMES = {"linf": "l∞", "l2": "l2"}
 
 
 def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
-    """Clean and PGD accuracy per model (columns `pgd_linf@2/255`, `pgd_l2@0.5`), the measured sparsity,
-    and gradient-masking warnings: an adversarially trained model whose PGD accuracy at its own norm and
-    ε is not above the plain standard model's (same architecture and seed) there."""
+    """Clean, PGD and AutoAttack accuracy per model (columns `pgd_linf@2/255`, `pgd_l2@0.5`, `aa_linf@4/255`;
+    Table 5), the measured sparsity, and gradient-masking warnings: an adversarially trained model whose
+    PGD or AutoAttack accuracy at its own norm and ε is not above the plain standard model's (same
+    architecture and seed) there."""
     rows = []
     for model_id, card in cards.items():
         spec = ModelSpec(**card["spec"])
@@ -223,6 +224,8 @@ def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
         }  # no wall time: a table holds what the models measure, so two runs give the same bytes
         for norm, accuracies in card["robust_accuracy"].items():
             row.update({f"pgd_{norm}@{k}": v for k, v in accuracies.items()})
+        for norm, by_radius in card.get("autoattack", {}).get("accuracy", {}).items():
+            row.update({f"aa_{norm}@{k}": v["robust"] for k, v in by_radius.items()})
         if "sparsity" in card:
             row.update({f"sparsity_{part}": share for part, share in card["sparsity"].items()})
         rows.append(row)
@@ -239,15 +242,26 @@ def model_cards_table(cards: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
             if (s := ModelSpec(**c["spec"])).arch == spec.arch and s.is_standard and s.is_plain and s.seed == spec.seed
         ]
         where = f"{NORM_NAMES.get(spec.norm, spec.norm)} ε = {label}"
+        key = "eval_epsilons" if spec.norm == "linf" else f"eval_{spec.norm}_epsilons"
         for std_card in standards:
-            own = card["robust_accuracy"].get(spec.norm, {}).get(label)
-            base = std_card["robust_accuracy"].get(spec.norm, {}).get(label)
-            if own is None or base is None:
-                key = "eval_epsilons" if spec.norm == "linf" else f"eval_{spec.norm}_epsilons"
-                warnings.append(f"{model_id}: no PGD accuracy at {where} for the comparison; add it to {key}")
-            elif own <= base:
-                warnings.append(
-                    f"{model_id}: PGD accuracy at {where} is {own:.3f}, not above the standard "
-                    f"model's {base:.3f}: possible gradient masking or failed adversarial training"
-                )
+            for attack, accuracy in ATTACK_ACCURACIES.items():
+                own, base = accuracy(card, spec.norm, label), accuracy(std_card, spec.norm, label)
+                if own is None and base is None and attack == "AutoAttack":
+                    continue  # not run on either (autoattack/n_images: 0)
+                if own is None or base is None:
+                    warnings.append(f"{model_id}: no {attack} accuracy at {where} for the comparison; add it to {key}")
+                elif own <= base:
+                    warnings.append(
+                        f"{model_id}: {attack} accuracy at {where} is {own:.3f}, not above the standard "
+                        f"model's {base:.3f}: possible gradient masking or failed adversarial training"
+                    )
     return frame, warnings
+
+
+# The robust accuracies a card holds, by attack: (card, norm, ε label) -> accuracy or None.
+ATTACK_ACCURACIES = {
+    "PGD": lambda card, norm, label: card["robust_accuracy"].get(norm, {}).get(label),
+    "AutoAttack": lambda card, norm, label: (
+        card.get("autoattack", {}).get("accuracy", {}).get(norm, {}).get(label, {}).get("robust")
+    ),
+}

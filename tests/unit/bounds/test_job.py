@@ -33,6 +33,7 @@ def settings(**changes) -> BoundSettings:
         "epsilons": {"l2": [0.5], "linf": [2 / 255, 4 / 255]},
         "attack_steps": 3,
         "practical_samples": 1,
+        "practical_ascent_steps": 1,
         "sigma_max": {"method": "lanczos", "max_iters": 40, "tol": 1e-6},
         "attacks": ATTACKS,
     }

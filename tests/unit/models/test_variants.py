@@ -109,3 +109,13 @@ def test_a_pruned_and_fine_tuned_model_keeps_its_sparsity_and_loads_like_any_oth
     assert read_json(tmp_path / "p.json")["sparsity"]["weights"] == 0
     model = load_model(tmp_path / "c.safetensors", tmp_path / "c.json")
     assert sparsity(model)["weights"] == pytest.approx(0.9, abs=1e-3)
+
+
+def test_a_fine_tuning_of_one_short_epoch_trains():
+    """Four steps in all: the learning-rate schedule's warm-up still has steps to rise over."""
+    rng = np.random.default_rng(0)
+    history = train_classifier(
+        tiny_resnet(), rng.integers(0, 256, (32, 3, 8, 8), dtype=np.uint8), rng.integers(0, 3, 32),
+        recipe=TrainingRecipe(epochs=1, batch_size=8), norm="linf", epsilon=0.0, seed=0, device=torch.device("cpu"),
+    )  # fmt: skip
+    assert len(history) == 1 and np.isfinite(history[0]["loss"])
