@@ -26,6 +26,7 @@ include: "rules/inequality.smk"
 include: "rules/attacks.smk"
 include: "rules/bounds.smk"
 include: "rules/families.smk"
+include: "rules/claims.smk"
 include: "rules/paper.smk"
 
 

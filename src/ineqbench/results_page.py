@@ -22,8 +22,8 @@ from ineqbench.provenance import git_state, lock_hash
 
 # the run's tables in reading order (each Markdown file carries its own title and N); one the run did not
 # make is left out
-TABLES = ("models", "gini_ig", "noise_ig", "occlusion_ig", "ablation", "transfer_ig", "bounds", "bounds_gini")
-TABLES += ("paper_comparison",)
+TABLES = ("claims", "models", "gini_ig", "noise_ig", "occlusion_ig", "ablation", "transfer_ig", "bounds", "bounds_gini")
+TABLES += ("family_l2", "family_sparsity", "family_cutout", "per_class_ig", "paper_comparison")
 FIGURES = {"gini_vs_eps_ig": "Gini against training ε (IG)", "noise_vs_k_ig": "noise error rate against k (IG)"}
 LIBRARIES = ("torch", "timm", "captum", "numpy", "pandas", "snakemake")
 

@@ -114,3 +114,56 @@ def test_attributions_on_the_gpu_match_the_cpu_and_repeat_within_float_noise():
     np.testing.assert_allclose(maps(ig_zero, CUDA), maps(ig_zero, CPU), rtol=1e-3, atol=1e-7)
     # the same GPU draws twice: equal up to the reordered sums of atomics-based backward kernels
     np.testing.assert_allclose(maps(smoothgrad, CUDA), maps(smoothgrad, CUDA), rtol=1e-4, atol=1e-8)
+
+
+@GPU
+def test_autoattack_on_the_gpu_decides_like_the_cpu():
+    from ineqbench.models.autoattack import autoattack_accuracy
+    from ineqbench.models.settings import AutoAttackSettings
+
+    images = np.random.default_rng(0).integers(100, 156, (40, 3, 8, 8), dtype=np.uint8)
+    labels = np.random.default_rng(1).integers(0, 5, 40)
+    settings = AutoAttackSettings(attacks=["apgd-ce", "apgd-t"], n_target_classes=2, n_images=40)
+
+    def run(device):
+        model = conv_net(None, classes=5).to(device)  # linear: no near-tie flips a decision between devices
+        return autoattack_accuracy(
+            model, images, labels, norm="linf", epsilon=4 / 255, settings=settings, seed=0, device=device
+        )
+
+    assert run(CUDA) == run(CPU)
+
+
+@GPU
+def test_the_sigma_ascent_step_on_the_gpu_matches_the_cpu():
+    from ineqbench.bounds.differentiable import attribution_map
+    from ineqbench.bounds.spectral import sigma_max
+    from ineqbench.bounds.sup_sigma import sigma_gradient
+
+    x = torch.from_numpy(_images(1, (3, 8, 8))[0]).float() / 255
+
+    def step(device):
+        attribution = attribution_map("gradient", conv_net(nn.Softplus).to(device), 0)
+        z = x.to(device)
+        estimate = sigma_max("lanczos", attribution, z, max_iters=40, tol=1e-8)
+        return estimate.sigma_max, sigma_gradient(attribution, z, estimate.vector).cpu()
+
+    (s_cpu, g_cpu), (s_gpu, g_gpu) = step(CPU), step(CUDA)
+    assert s_gpu == pytest.approx(s_cpu, rel=1e-4)
+    torch.testing.assert_close(g_gpu, g_cpu, rtol=1e-3, atol=1e-4 * float(g_cpu.abs().max()))
+
+
+@GPU
+def test_a_pruned_model_fine_tuned_on_the_gpu_keeps_its_sparsity():
+    from ineqbench.models.settings import PRUNING
+    from ineqbench.models.variants import make_permanent, sparsity
+
+    model = build_classifier(ModelSpec(id="m", dataset="d", arch="test_resnet"), 3, MEAN, STD).to(CUDA)
+    PRUNING.get("l1_filter")(model, 0.6)
+    rng = np.random.default_rng(0)
+    train_classifier(
+        model, _images(32, (3, 16, 16)), rng.integers(0, 3, 32), recipe=TrainingRecipe(epochs=2, batch_size=8),
+        norm="linf", epsilon=0.0, seed=0, device=CUDA, cutout=0.5,
+    )  # fmt: skip
+    make_permanent(model)
+    assert sparsity(model)["filters"] == pytest.approx(0.6, abs=0.03)

@@ -53,6 +53,9 @@ def test_each_table_has_its_markdown_csv_and_rows(tiny_run):
     assert re.search(rf"(N = \d+ images correctly classified by all|pool images are correct for all) {n} models", gini)
     assert {p.stem for p in folder.glob("family_*.md")} == {"family_l2", "family_sparsity"}
     assert (folder / "per_class_ig.md").exists()
+    claims = pd.read_csv(folder / "claims.csv")
+    assert {"D1g", "D3", "D6", "D9", "W1"} <= set(claims["claim"])  # the ladder, l2, pruning, the bound
+    assert claims.loc[claims["claim"] == "D1g", "verdict"].iloc[0] == "inconclusive (1 seed)"
 
 
 def test_report_has_a_section_per_stage(tiny_run):
@@ -65,6 +68,9 @@ def test_report_has_a_section_per_stage(tiny_run):
         "Table 3: attribution methods",
         "Table 4: transferability",
         "Attribution bounds",
+        "Claims",
+        "Comparison families",
+        "Per-class inequality",
     ):
         assert heading in html, heading
 
