@@ -70,13 +70,45 @@ rule plot_attribution_maps:
         "../workflow_scripts/plot_attribution_maps.py"
 
 
-# Per-class inequality (Duan et al. A.7, Tables 6 and 7), for the table method: every pool image, correct or not.
-stage_targets(lambda dataset: [f"{RESULTS}/{dataset}/tables/per_class_{EXP.report['table_method']}.md"])
+# Per-class inequality (Duan et al. A.7, Tables 6 and 7), for the table method, over the pool or over the
+# whole test split (inequality/per_class/images), correctly classified or not.
+from ineqbench.inequality import workflow as inequality_workflow
+
+stage_targets(lambda dataset: [f"{RESULTS}/{dataset}/tables/per_class_{EXP.report['table_method']}.md"]
+              if inequality_workflow.per_class_models(EXP, dataset) else [])
+PER_CLASS_SCORES = ByName(inequality_workflow.per_class_scores(EXP))
+
+
+rule score_all_images:
+    input:
+        weights="<results>/{dataset}/models/{model}.safetensors",
+        record=model_record,
+    output:
+        "<results>/{dataset}/inequality_all/{model}/{method}.parquet",
+    log:
+        "<results>/{dataset}/logs/score_all_images/{model}/{method}.log",
+    benchmark:
+        "<results>/{dataset}/benchmarks/score_all_images/{model}/{method}.tsv"
+    params:
+        code=code_of("score_all_images"),
+        dataset=inequality_workflow.all_images_dataset(EXP),
+        method=method_settings,
+        settings=inequality_workflow.all_images_settings(EXP),
+        region=dataset_region_settings,
+        # finished shards, kept when the job is killed (a param, not an output: Snakemake deletes a failed
+        # job's outputs); a rerun skips them
+        shards=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/inequality_all/{wildcards.model}/{wildcards.method}.shards",
+    threads: 1
+    resources:
+        gpu=1,
+        runtime=720,  # minutes: 50,000 ImageNet images of one model at the Slurm time limit
+    script:
+        "../workflow_scripts/score_all_images.py"
 
 
 rule aggregate_per_class:
     input:
-        scores=SCORES.input,
+        scores=PER_CLASS_SCORES.input,
         cards=CARDS.input,
         info="<results>/{dataset}/data/dataset.json",
     output:
@@ -89,9 +121,10 @@ rule aggregate_per_class:
         "<results>/{dataset}/logs/aggregate_per_class/{method}.log",
     params:
         code=code_of("aggregate_per_class"),
-        scores=SCORES.param,
+        scores=PER_CLASS_SCORES.param,
         cards=CARDS.param,
         transform=EXP.transforms[0],
+        images=EXP.raw["inequality"]["per_class"]["images"],
         top=5,
     script:
         "../workflow_scripts/aggregate_per_class.py"

@@ -12,6 +12,7 @@ with snakemake_job(sm):
         card_paths=sm.params.cards,
         info_path=sm.input.info,
         transform=sm.params.transform,
+        images=sm.params.images,
         top=sm.params.top,
         csv_path=sm.output.csv,
         md_path=sm.output.md,

@@ -132,3 +132,13 @@ def test_tables_cover_every_model_on_the_selected_images(paper_run):
         assert len(table) > 0, kind
     occlusion = pd.read_csv(workdir / f"results/default/{DATASET}/tables/occlusion_ig.csv")
     assert set(occlusion["budget"]) == {"N=5, R=10", "N=10, R=20"}
+
+
+def test_per_class_inequality_reads_every_image_of_the_folder_shard_by_shard(paper_run):
+    workdir, _, _ = paper_run
+    per_class = pd.read_csv(workdir / f"results/default/{DATASET}/tables/per_class_ig.csv")
+    # all 8 images of the folder, in its 2 classes
+    assert per_class.groupby(["model", "scope"])["n_images"].sum().eq(8).all()
+    assert set(per_class["class_name"]) == {f"{WNIDS[7]}_name", f"{WNIDS[420]}_name"}
+    shards = list((workdir / f"results/default/{DATASET}/inequality_all").glob("*/ig.shards/shard-*.parquet"))
+    assert len(shards) == 2  # one shard per model of the pair

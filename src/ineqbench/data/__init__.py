@@ -21,6 +21,9 @@ class DatasetBuilder:
     description: str
     options: type  # its settings class (ineqbench.data.options): names, types and ranges of the options
     paper_dataset: str | None = None  # the data set of Duan et al. it stands for (reporting puts the paper beside it)
+    # (**options) -> (n, read(start, count) -> ImageSplit): the test split read a part at a time, for a split
+    # too large to hold (ImageNet val); None: the built test split is sliced (`ineqbench.data.stream`)
+    reader: Callable | None = None
 
 
 DATASETS: Registry[DatasetBuilder] = Registry("dataset builder")
@@ -58,6 +61,7 @@ DATASETS.add(
     "imagenet_folder",
     DatasetBuilder(
         build=Lazy("ineqbench.data.imagenet_folder:build"),
+        reader=Lazy("ineqbench.data.imagenet_folder:reader"),
         image_size=image_size_of,  # image_size option (224) or the timm data config's input size
         options=ImageNetFolderOptions,
         description="ImageNet val in ImageFolder layout + class index JSON; resize/center-crop; empty train split",

@@ -18,6 +18,7 @@ N of them (the pool of images actually evaluated is drawn later from this test s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,29 @@ def build(
         "std": geometry.std,
     }
     return ImageDataset(train, test, [name for _, name in entries], meta)
+
+
+def reader(
+    root: str,
+    class_index: str,
+    image_size: int | None = None,
+    resize: int | None = None,
+    interpolation: str | None = None,
+    timm_data_config: str | None = None,
+    subset: int | None = None,
+    subset_seed: int = 0,
+) -> tuple[int, Callable[[int, int], ImageSplit]]:
+    """Every image of the folder (or of its `subset`) without decoding any: (their number, read(start,
+    count) decoding those only). Memory then stays flat in the number of images read in turn (A.7's
+    50,000 validation images at 224 px would take 7.5 GB at once)."""
+    geometry = resolve_geometry(image_size, resize, interpolation, timm_data_config)
+    entries = load_class_index(class_index)
+    files = list_images(root, {wnid: label for label, (wnid, _) in enumerate(entries)})
+    chosen = choose_subset(len(files), subset, subset_seed)
+
+    def read(start: int, count: int) -> ImageSplit:
+        part = chosen[start : start + count]
+        labels = np.array([files[i][1] for i in part], dtype=np.int64)
+        return ImageSplit(decode([files[i][0] for i in part], geometry), labels)
+
+    return len(chosen), read

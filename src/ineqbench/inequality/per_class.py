@@ -88,6 +88,7 @@ def aggregate_per_class(
     info_path: str,
     transform: str,
     top: int,
+    images: str = "pool",
     csv_path: str,
     md_path: str,
     figure_path: str,
@@ -121,7 +122,8 @@ def aggregate_per_class(
             caption = (
                 f"{scope.capitalize()} Gini ({transform}) of {method} attributions per class on {dataset}: the "
                 f"{top} classes of highest and of lowest mean under {labels[robust]}, beside {labels[standard]}; "
-                f"over all {n_pool[robust]} pool images, correctly classified or not (Duan et al. A.7)"
+                f"over all {n_pool[robust]} {'pool' if images == 'pool' else 'test-split'} images, correctly "
+                "classified or not (Duan et al. A.7)"
                 + (f". Zero-mass or non-finite maps left out: {note}" if note else "")
                 + "."
             )
