@@ -1,8 +1,9 @@
-"""`python -m ineqbench.results_page [config file] --figures docs > docs/results.md`: the measured numbers
-of the docs, written from a finished run and never by hand. The page names the run (date, commit, lock
-hash, machine, library versions), says whether every output was made by the current code, and copies the
-run's own Markdown tables, each under its caption; with `--figures DIR` it also copies the run's headline
-figures there (the README shows docs/gini_vs_eps_ig.png) and shows them on the page."""
+"""`python -m ineqbench.results_page [config file] --figures docs --claims config/claims.yaml > docs/results.md`:
+the measured numbers of the docs, written from a finished run and never by hand. The page names the run
+(date, commit, lock hash, machine, library versions), says whether every output was made by the current
+code, and copies the run's own Markdown tables, each under its caption; with `--figures DIR` it also
+copies the run's headline figures there (the README shows docs/gini_vs_eps_ig.png) and shows them on the
+page; with `--claims CONFIG` the claims tables of that run (three seeds) open the page."""
 
 from __future__ import annotations
 
@@ -74,9 +75,25 @@ def _copy_figures(folder: Path, figures_dir: Path) -> list[str]:
     return lines
 
 
-def results_page(config_path: str, root: Path = Path("."), figures_dir: Path | None = None) -> str:
+def claims_section(config_path: str, root: Path = Path(".")) -> list[str]:
+    """The claims tables of another run (config/claims.yaml: three seeds), for the top of the page; none
+    when that run has not been made."""
+    config = read_config_file(root / config_path)
+    results = root / "results" / experiment_name([config_path], root)
+    lines = []
+    for dataset in config["datasets"]:
+        path = results / dataset / "tables" / "claims.md"
+        if path.exists():
+            lines += ["", f"## Claims with `{config_path}` ({dataset})", "", path.read_text().strip()]
+    return lines
+
+
+def results_page(
+    config_path: str, root: Path = Path("."), figures_dir: Path | None = None, claims_config: str | None = None
+) -> str:
     """The page, as Markdown; with `figures_dir` (the folder the page goes to) the first data set's
-    headline figures are copied there and shown."""
+    headline figures are copied there and shown; with `claims_config` that run's claims tables come
+    first (a run of one seed decides no claim about training)."""
     config = read_config_file(root / config_path)
     experiment = experiment_name([config_path], root)
     results = root / "results" / experiment
@@ -96,6 +113,8 @@ def results_page(config_path: str, root: Path = Path("."), figures_dir: Path | N
         f"- libraries: {', '.join(f'{name} {_version(name)}' for name in LIBRARIES)}",
         f"- code: {'; '.join(flags) if flags else 'every output was made by the current code'}",
     ]
+    if claims_config is not None:
+        lines += claims_section(claims_config, root)
     for n, dataset in enumerate(config["datasets"]):
         folder = results / dataset
         lines += ["", f"## {dataset}"]
@@ -112,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ineqbench.results_page", description=__doc__.split("\n\n")[0])
     parser.add_argument("config", nargs="?", default=DEFAULT_CONFIG, help="the run's config file")
     parser.add_argument("--figures", type=Path, help="copy the headline figures here (the page's folder)")
+    parser.add_argument("--claims", help="a run whose claims tables open the page (config/claims.yaml)")
     args = parser.parse_args(argv)
-    print(results_page(args.config, figures_dir=args.figures), end="")
+    print(results_page(args.config, figures_dir=args.figures, claims_config=args.claims), end="")
     return 0
 
 

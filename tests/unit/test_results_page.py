@@ -42,3 +42,19 @@ def test_the_headline_figures_are_copied_from_the_run(tmp_path, dataset_folder):
     page = results_page("mine.yaml", Path(tmp_path), figures_dir=docs)
     assert (docs / "gini_vs_eps_ig.png").read_bytes() == b"png of this run"
     assert "(gini_vs_eps_ig.png)" in page and "noise_vs_k_ig.png" not in page
+
+
+def test_the_claims_of_the_three_seed_run_open_the_page(tmp_path, dataset_folder):
+    (dataset_folder / "tables").mkdir(parents=True)
+    (dataset_folder / "tables" / "claims.md").write_text(
+        "| Claim | Verdict |\n|---|---|\n| D1g | inconclusive (1 seed) |\n"
+    )
+    seeds = tmp_path / "results" / "three" / "shapes" / "tables"
+    seeds.mkdir(parents=True)
+    (seeds / "claims.md").write_text("| Claim | Verdict |\n|---|---|\n| D1g | holds |\n")
+    (tmp_path / "three.yaml").write_text("datasets: {shapes: {}}\n")
+    page = results_page("mine.yaml", Path(tmp_path), claims_config="three.yaml")
+    assert page.index("## Claims with `three.yaml` (shapes)") < page.index("| D1g | holds |")
+    assert page.index("| D1g | holds |") < page.index("| D1g | inconclusive (1 seed) |")
+    (tmp_path / "not_run.yaml").write_text("datasets: {shapes: {}}\n")
+    assert "Claims with" not in results_page("mine.yaml", Path(tmp_path), claims_config="not_run.yaml")
