@@ -28,8 +28,7 @@ def test_default_config_expands_the_grid(config):
         "test_efficientnet-linf4-s0",
         "test_resnet-l2eps0.5-s0",
         "test_resnet-linf4-cutout-s0",
-        *(f"test_resnet-std-{v}-s0" for v in ("finetuned", "prune_filters_30", "prune_filters_60")),
-        *(f"test_resnet-std-{v}-s0" for v in ("prune_weights_50", "prune_weights_90")),
+        *(f"test_resnet-std-{v}-s0" for v in ("finetuned", "prune_filters_60", "prune_weights_90")),
     ]
     # the comparison families' models are attributed with the table method only
     assert exp.methods_of("test_resnet-l2eps0.5-s0") == ("ig",) and len(exp.methods_of("test_resnet-std-s0")) == 4

@@ -67,11 +67,17 @@ def evaluate_classifier(
 
 
 def autoattack_radii(spec: ModelSpec, radii: dict[str, list[float]]) -> dict[str, list[float]]:
-    """Where AutoAttack runs: an adversarially trained model at its own norm and ε (Table 5), a standard
-    model at the configured radii (where the adversarially trained models' checks compare with it)."""
+    """Where AutoAttack runs: an adversarially trained model at its own norm and ε (Table 5); a plain
+    standard model at every configured radius (where the adversarially trained models' checks compare
+    with it); a standard model of a variant (fine-tuned, pruned), which is no one's comparator, at the
+    first configured radius only."""
     if not spec.is_standard:
         return {spec.norm: [spec.epsilon]}
-    return {norm: sorted(epsilons) for norm, epsilons in radii.items() if epsilons}
+    configured = {norm: sorted(epsilons) for norm, epsilons in radii.items() if epsilons}
+    if spec.is_plain or not configured:
+        return configured
+    norm, epsilons = next(iter(configured.items()))
+    return {norm: epsilons[:1]}
 
 
 def evaluate_autoattack(

@@ -1,5 +1,5 @@
 """The aggregation steps every analysis shares: the image selection (the paper's "correct for all models"
-filter) and the models table (clean and PGD accuracy of every model card)."""
+filter) and the models table (clean, PGD and AutoAttack accuracy of every model card)."""
 
 from __future__ import annotations
 
@@ -32,10 +32,12 @@ def aggregate_models(*, card_paths: dict[str, str], csv_path: str, md_path: str)
     frame.to_csv(csv_path, index=False)
     notes = (
         "\n".join(f"- WARNING: {w}" for w in warnings)
-        or "- No gradient-masking warnings: every adversarially "
-        "trained model is more PGD-robust at its ε than the standard model of its architecture and seed."
+        or "- No gradient-masking warnings: every adversarially trained model is more robust at its own norm "
+        "and ε, under PGD and under AutoAttack where it ran, than the plain standard model of its architecture "
+        "and seed."
     )
-    write_text(md_path, "## Models: clean and PGD accuracy\n\n" + to_markdown(frame.round(4)) + "\n\n" + notes + "\n")
+    title = "## Models (Table 5): clean, PGD and AutoAttack accuracy (pgd_*, aa_*), sparsity"
+    write_text(md_path, f"{title}\n\n" + to_markdown(frame.round(4)) + "\n\n" + notes + "\n")
 
 
 def specs_from_cards(card_paths: dict[str, str]) -> dict[str, ModelSpec]:

@@ -80,4 +80,6 @@ def test_autoattack_runs_at_an_adversarially_trained_models_own_threat_and_a_sta
     assert autoattack_radii(l2_model, radii) == {"l2": [0.25]}
     standard = ModelSpec(id="s", dataset="d", arch="a")
     assert autoattack_radii(standard, {"linf": [4 / 255, 2 / 255], "l2": []}) == {"linf": [2 / 255, 4 / 255]}
+    pruned = ModelSpec(id="p", dataset="d", arch="a", variant="prune_weights_90", init_from="s")
+    assert autoattack_radii(pruned, radii) == {"linf": [2 / 255]}  # no one's comparator: one radius
     assert AutoAttackSettings().is_standard and not CHEAP.is_standard
