@@ -4,16 +4,11 @@
 from ineqbench.families import workflow as families_workflow
 
 stage_targets(families_workflow.targets(EXP))
-FAMILY_SETTINGS = families_workflow.family_settings(EXP)
-FAMILY_TABLE = "<results>/{dataset}/tables/{kind}_" + FAMILY_SETTINGS["method"] + ".csv"
 
 
 rule aggregate_family:
     input:
-        models="<results>/{dataset}/tables/models.csv",
-        gini=FAMILY_TABLE.replace("{kind}", "gini"),
-        occlusion=FAMILY_TABLE.replace("{kind}", "occlusion"),
-        noise=FAMILY_TABLE.replace("{kind}", "noise"),
+        unpack(families_workflow.stage_tables(EXP)),
         selection_info="<results>/{dataset}/tables/selection.json",
     output:
         csv="<results>/{dataset}/tables/family_{family}.csv",
@@ -27,6 +22,6 @@ rule aggregate_family:
     params:
         code=code_of("aggregate_family"),
         members=families_workflow.family_members(EXP),
-        settings=FAMILY_SETTINGS,
+        settings=families_workflow.family_settings(EXP),
     script:
         "../workflow_scripts/aggregate_family.py"

@@ -24,12 +24,16 @@ def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     assert counts["prepare_dataset"] == 1
     assert counts["train_model"] == n_models
     assert counts["predict"] == n_models
-    assert counts["attribute"] == n_models * n_methods
-    assert counts["score_inequality"] == n_models * n_methods
+    # a model of the ε ladder gets every method, a comparison family's model the table method only
+    n_maps = sum(len(exp.methods_of(m)) for m in exp.models)
+    assert n_maps == n_methods * sum(m.on_the_ladder for m in exp.models.values()) + sum(
+        not m.on_the_ladder for m in exp.models.values()
+    )
+    assert counts["attribute"] == counts["score_inequality"] == n_maps
     assert counts["aggregate_gini"] == n_methods
     assert counts["plot_attribution_maps"] == n_methods
     for name in ATTACK_FAMILIES:  # a guided family: one job per model and method, else one per model
-        assert counts[f"attack_{name}"] == n_models * (n_attacked if ATTACK_FAMILIES.get(name).guided else 1), name
+        assert counts[f"attack_{name}"] == (n_maps if ATTACK_FAMILIES.get(name).guided else n_models), name
     assert counts["attack_random_occlusion"] == n_models  # the control reads no attribution: one job per model
     assert counts["aggregate_noise"] == counts["aggregate_occlusion"] == counts["plot_occlusion_examples"] == n_attacked
     assert counts["aggregate_ablation"] == 1 and counts["aggregate_transfer"] == len(exp.attacks.transfer_methods)
@@ -39,6 +43,7 @@ def test_default_dry_run_schedules_every_stage(tmp_path, default_config):
     n_bounded = len(exp.bounds.model_ids("synthetic_shapes"))
     assert n_bounded == 4 and counts["bound_attribution"] == n_bounded * len(exp.bounds.methods)
     assert counts["aggregate_bounds"] == 1
+    assert counts["aggregate_family"] == 3 and counts["aggregate_per_class"] == counts["aggregate_claims"] == 1
 
 
 def test_lint_reports_only_software_deployment_notices(tmp_path, default_config):

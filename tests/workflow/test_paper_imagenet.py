@@ -134,6 +134,7 @@ def test_tables_cover_every_model_on_the_selected_images(paper_run):
     assert set(occlusion["budget"]) == {"N=5, R=10", "N=10, R=20"}
 
 
+@pytest.mark.slow
 def test_per_class_inequality_reads_every_image_of_the_folder_shard_by_shard(paper_run):
     workdir, _, _ = paper_run
     per_class = pd.read_csv(workdir / f"results/default/{DATASET}/tables/per_class_ig.csv")

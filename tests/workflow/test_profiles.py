@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from ineqbench.config import load_experiment
 from ineqbench.workflow_rules import slurm_plan
 from tests.helpers.workflow import gpu_rules, make_workdir, resources_by_rule, run_snakemake
 
@@ -71,7 +72,7 @@ def test_site_settings_come_from_one_place_each(workdir, monkeypatch, rule_sets)
 def test_one_group_per_model_and_one_for_the_tables(workdir, monkeypatch, default_config):
     out = slurm_dry_run(workdir, monkeypatch)
     groups = re.findall(r"Group job (\S+) \(jobs", out)
-    n_models = sum(len(row["epsilons"]) * len(row["seeds"]) for row in default_config["model_grid"])
+    n_models = len(load_experiment(default_config).models)
     assert len(groups) == n_models + 1 == len(set(groups)), groups
     assert sum(g.startswith("model-") for g in groups) == n_models and "tables-synthetic_shapes" in groups
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ineqbench.attacks.settings import parse_budget
 from ineqbench.families.settings import FAMILIES, family_models
 
-__all__ = ["FAMILIES", "families_of", "family_members", "family_settings", "table_method", "targets"]
+__all__ = ["FAMILIES", "families_of", "family_members", "family_settings", "stage_tables", "table_method", "targets"]
 
 
 def families_of(exp, dataset: str) -> dict[str, list[str]]:
@@ -35,6 +35,18 @@ def family_members(exp):
         return families_of(exp, wildcards.dataset)[wildcards.family]
 
     return members
+
+
+def stage_tables(exp):
+    """The tables a family table reads, by name: the models table and the table method's gini, occlusion
+    and noise tables."""
+
+    def tables(wildcards) -> dict:
+        folder = f"{exp.results}/{wildcards.dataset}/tables"
+        kinds = {kind: f"{folder}/{kind}_{table_method(exp)}.csv" for kind in ("gini", "occlusion", "noise")}
+        return {"models": f"{folder}/models.csv", **kinds}
+
+    return tables
 
 
 def family_settings(exp) -> dict:
