@@ -4,7 +4,7 @@ link between attribution inequality (Gini) and how far an attribution can be mov
 Input: the long rows of the per-model job, one per (model, method, image, norm, ε, attack). Per image
 the best attack gives D* (largest Euclidean deviation of the bounded attribution, label kept) and cos*
 (lowest cosine); against the image's first-order bound B₁ (a linearisation at x) and practical bound B_p
-(σ_max maximised over sampled points of the ball: a sampled sup) this yields tightness D*/B and
+(σ_max maximised over the ball by projected ascent: an estimated sup) this yields tightness D*/B and
 violation flags. Both bounds are estimates, not certificates, so a violation is a finding, never an
 error: rates are reported as measured and no row is dropped or clipped.
 
