@@ -52,12 +52,14 @@ def aggregate_gini(
     summary.insert(1, "method", method)
     summary.to_csv(csv_path, index=False)
     gini_only = summary[summary["scope"].isin(SCOPES)]
+    families = any(not specs[m].on_the_ladder for m in score_paths)
     sections, latex = [], []
     for transform in dict.fromkeys(summary["transform"]):
         left_out = nonfinite_by_model(scores[scores["transform"] == transform], list(SCOPES.values()))
+        others = " The comparison families' models (l2, variants): tables/family_*.md." if families else ""
         caption = (
             f"Gini index (mean ± std) of {method} attributions on {dataset}, |A| transform '{transform}'; "
-            f"{info['description']}.{caption_note(left_out, 'maps')}"
+            f"{info['description']}.{caption_note(left_out, 'maps')}{others}"
         )
         wide = wide_table(gini_only, transform)
         sections.append(f"### {caption}\n\n{to_markdown(wide)}\n")

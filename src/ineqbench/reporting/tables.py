@@ -150,10 +150,18 @@ def _cell(row: pd.Series) -> str:
     return text + n_suffix(row)
 
 
+def on_the_ladder(summary: pd.DataFrame) -> pd.Series:
+    """Rows of the ε ladder's models (plain, standard or l∞): the paper's columns. The comparison
+    families' models (l2, variants) stay in the long CSV and have tables of their own (`family_*`)."""
+    plain = summary["variant"].fillna("") == "" if "variant" in summary else pd.Series(True, index=summary.index)
+    return plain & summary["norm"].isin(["none", "linf"])
+
+
 def by_training(part: pd.DataFrame, rows: dict[str, str], cell) -> pd.DataFrame:
-    """Pivot a summary into the paper's layout: one column per training (standard first, then by norm
-    and ε, over every architecture of the table), rows `rows` (summary column -> shown name), in the
+    """Pivot a summary into the paper's layout: one column per training of the ε ladder (standard first,
+    then by ε, over every architecture of the table), rows `rows` (summary column -> shown name), in the
     order they first appear; `cell(row)` formats a value."""
+    part = part[on_the_ladder(part)]
     ranked = part.assign(_std=part["norm"] != "none", _variant=part.get("variant", ""))
     ranked = ranked.sort_values(["_std", "norm", "epsilon", "_variant"], kind="stable")
     order = list(dict.fromkeys(ranked["training"]))
