@@ -22,7 +22,6 @@ def test_default_config_expands_the_grid(config):
     ids = exp.model_ids("synthetic_shapes")
     assert ids == [
         "test_resnet-std-s0",
-        "test_resnet-linf2-s0",
         "test_resnet-linf4-s0",
         "test_efficientnet-std-s0",
         "test_efficientnet-linf4-s0",
