@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,29 @@ def decode(files: list[Path], geometry: Geometry) -> np.ndarray:
     return images
 
 
+@dataclass(frozen=True)
+class _Folder:
+    """The folder as listed, before any image is decoded: its geometry, class index, files and the chosen ones."""
+
+    geometry: Geometry
+    entries: list[tuple[str, str]]
+    files: list[tuple[Path, int]]
+    chosen: np.ndarray
+
+    def read(self, start: int, count: int) -> ImageSplit:
+        """The chosen images start .. start + count, decoded."""
+        part = self.chosen[start : start + count]
+        labels = np.array([self.files[i][1] for i in part], dtype=np.int64)
+        return ImageSplit(decode([self.files[i][0] for i in part], self.geometry), labels)
+
+
+def _folder(root, class_index, image_size, resize, interpolation, timm_data_config, subset, subset_seed) -> _Folder:
+    geometry = resolve_geometry(image_size, resize, interpolation, timm_data_config)
+    entries = load_class_index(class_index)
+    files = list_images(root, {wnid: label for label, (wnid, _) in enumerate(entries)})
+    return _Folder(geometry, entries, files, choose_subset(len(files), subset, subset_seed))
+
+
 def build(
     root: str,
     class_index: str,
@@ -123,20 +147,16 @@ def build(
     subset_seed: int = 0,
 ) -> ImageDataset:
     """An empty train split and the (subset of the) folder's images as the test split."""
-    geometry = resolve_geometry(image_size, resize, interpolation, timm_data_config)
-    entries = load_class_index(class_index)
-    files = list_images(root, {wnid: label for label, (wnid, _) in enumerate(entries)})
-    chosen = choose_subset(len(files), subset, subset_seed)
+    folder = _folder(root, class_index, image_size, resize, interpolation, timm_data_config, subset, subset_seed)
+    geometry = folder.geometry
     size = geometry.image_size
-    test = ImageSplit(
-        decode([files[i][0] for i in chosen], geometry), np.array([files[i][1] for i in chosen], dtype=np.int64)
-    )
+    test = folder.read(0, len(folder.chosen))
     train = ImageSplit(np.zeros((0, 3, size, size), np.uint8), np.zeros(0, np.int64))
     meta = {
         "source": "imagenet_folder",
         "root": str(root),
         "class_index": str(class_index),
-        "n_files_found": len(files),
+        "n_files_found": len(folder.files),
         "subset": subset,
         "subset_seed": subset_seed,
         "resize": geometry.resize,
@@ -146,7 +166,7 @@ def build(
         "mean": geometry.mean,
         "std": geometry.std,
     }
-    return ImageDataset(train, test, [name for _, name in entries], meta)
+    return ImageDataset(train, test, [name for _, name in folder.entries], meta)
 
 
 def reader(
@@ -162,14 +182,5 @@ def reader(
     """Every image of the folder (or of its `subset`) without decoding any: (their number, read(start,
     count) decoding those only). Memory then stays flat in the number of images read in turn (A.7's
     50,000 validation images at 224 px would take 7.5 GB at once)."""
-    geometry = resolve_geometry(image_size, resize, interpolation, timm_data_config)
-    entries = load_class_index(class_index)
-    files = list_images(root, {wnid: label for label, (wnid, _) in enumerate(entries)})
-    chosen = choose_subset(len(files), subset, subset_seed)
-
-    def read(start: int, count: int) -> ImageSplit:
-        part = chosen[start : start + count]
-        labels = np.array([files[i][1] for i in part], dtype=np.int64)
-        return ImageSplit(decode([files[i][0] for i in part], geometry), labels)
-
-    return len(chosen), read
+    folder = _folder(root, class_index, image_size, resize, interpolation, timm_data_config, subset, subset_seed)
+    return len(folder.chosen), folder.read
