@@ -35,9 +35,10 @@ run: $(STAMP)
 test: $(STAMP) lint
 	$(PYTEST) -q -m "not slow" --durations=15
 
-# The slow lane alone: the embedded default, the paper configs, the real Slurm, the incremental reruns.
+# The slow lane alone: the embedded default, the paper configs, the real Slurm, the incremental reruns;
+# the embedded default beside the rest, in two pytest processes (tools/slow-lane says why).
 test-slow: $(STAMP)
-	$(PYTEST) -q -m slow --durations=0
+	tools/slow-lane
 
 test-all: test test-slow
 

@@ -22,7 +22,9 @@ from tests.helpers.workflow import (
     whole_dag,
 )
 
-pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+# the run alone takes about 17 minutes on 2 cores, and the slow lane runs it beside the other slow tests
+# (tools/slow-lane): more than the 30 minutes that pyproject.toml allows any other test
+pytestmark = [pytest.mark.workflow, pytest.mark.slow, pytest.mark.timeout(3600)]
 DATASET = "synthetic_shapes"
 
 

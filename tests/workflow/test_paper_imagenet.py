@@ -7,7 +7,8 @@
   under the real file names, with the config's own source and ids.
 
 What the test changes, and why: image size 64 instead of 224 and a few images (a 2-core CPU), only IG
-(each method is its own job; every method runs in the embedded default), and the ResNet-18 family only
+(each method is its own job; every method runs in the embedded default), AutoAttack's APGD-CE alone
+on 4 images instead of the standard version, and the ResNet-18 family only
 (the 5 ResNet-18 checkpoints: ResNet-50 and WRN-50-2 files are 0.2 and 0.55 GB each in this format;
 tests/unit/fetch/test_real_architectures.py loads one of each). Everything else is the shipped config.
 The classifier heads are biased towards the first folder's class, so random-weight models agree on
@@ -64,6 +65,7 @@ def paper_run(tmp_path_factory):
     run_config["models"] = []
     run_config["attribution"].update(methods=["ig"], batch_size=4)
     run_config["bounds"]["methods"] = []  # second-order IG at 224 px costs minutes per image on a CPU
+    run_config["autoattack"] = {"attacks": ["apgd-ce"], "n_images": 4}  # the standard version: GPU hours
     run_config["fetch"]["download_dir"] = str(tmp / "downloads")
 
     with LoopbackServer() as server, pytest.MonkeyPatch.context() as env:

@@ -26,12 +26,14 @@ from tests.helpers.workflow import (
     table_files,
     tables,
     tiny_config,
+    tiny_config_models,
 )
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
-GROUP_SUBMISSIONS = {*(f"group_model-{m}" for m in MODELS), f"group_tables-{DATASET}"}
-GPU_SUBMISSIONS = {"rule_train_model", "rule_transfer_attacks", *(f"group_model-{m}" for m in MODELS)}
+ALL_MODELS = tiny_config_models()  # the ε ladder (MODELS) and the families' models: the whole tiny run
+GROUP_SUBMISSIONS = {*(f"group_model-{m}" for m in ALL_MODELS), f"group_tables-{DATASET}"}
+GPU_SUBMISSIONS = {"rule_train_model", "rule_transfer_attacks", *(f"group_model-{m}" for m in ALL_MODELS)}
 SLOW_FIRST_ATTEMPT = ROOT / "tests" / "helpers" / "slow_first_attempt"
 
 
@@ -78,7 +80,8 @@ def run_slurm_profile(workdir, cluster: dict, *extra: str, env: dict | None = No
 
 @pytest.fixture(scope="module")
 def slurm_run(tmp_path_factory, cluster):
-    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config(families=False))
+    # the whole of config/tiny.yaml: its tables are compared with the fast lane's local run of it
+    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config())
     return workdir, submissions_of(run_slurm_profile(workdir, cluster)), cluster
 
 
@@ -97,17 +100,22 @@ def _job_record(job_id: str, env: dict) -> str:
     return subprocess.run(["scontrol", "-d", "show", "job", job_id], capture_output=True, text=True, env=env).stdout
 
 
-def test_one_submission_per_model_group_per_gpu_job_and_one_for_the_tables(slurm_run):
+def test_one_submission_per_model_group_per_gpu_job_and_one_for_the_tables(slurm_run, tiny_run):
     _, submissions, _ = slurm_run
     kinds = Counter(kind for kind, _ in submissions.values())
+    transfers = sum(rule == "transfer_attacks" for rule, _, _ in scheduled_jobs(_local_log(tiny_run)))
+    assert transfers == 2  # standard <-> l∞ 4/255, both ways
     assert kinds == {
         "rule_prepare_dataset": 1,
-        "rule_train_model": 2,
-        "rule_transfer_attacks": 2,
-        f"group_model-{MODELS[0]}": 1,
-        f"group_model-{MODELS[1]}": 1,
+        "rule_train_model": len(ALL_MODELS),
+        "rule_transfer_attacks": transfers,
+        **{f"group_model-{m}": 1 for m in ALL_MODELS},
         "group_tables-synthetic_shapes": 1,
     }, kinds
+
+
+def _local_log(tiny_run: Path) -> str:
+    return (tiny_run / "snakemake-local.log").read_text()
 
 
 def test_every_job_ran_in_slurm_with_the_resources_of_its_rule(slurm_run):
@@ -129,7 +137,7 @@ def test_a_model_group_ran_that_models_whole_analysis(slurm_run, tiny_run):
     # every job of that model that the local run ran, but its training (a submission of its own)
     local = Counter(
         rule
-        for rule, wildcards, _ in scheduled_jobs((tiny_run / "snakemake-local.log").read_text())
+        for rule, wildcards, _ in scheduled_jobs(_local_log(tiny_run))
         if wildcards.get("model") == MODELS[1] and rule != "train_model"
     )
     assert local["predict"] == 1 and local["attribute"] == 2, local
@@ -153,7 +161,7 @@ def test_each_training_log_names_its_slurm_job_and_the_gpu_slurm_gave_it(slurm_r
         for job_id, (kind, log_path) in submissions.items()
         if kind == "rule_train_model"
     }
-    assert sorted(trained) == sorted(MODELS)
+    assert sorted(trained) == sorted(ALL_MODELS)
     for model, job_id in trained.items():
         log = (workdir / f"results/default/{DATASET}/logs/train_model/{model}.log").read_text()
         assert re.search(rf"device cpu; host \S+, Slurm job {job_id}, CUDA_VISIBLE_DEVICES=[01],", log), log[:2000]
@@ -169,6 +177,7 @@ def test_training_killed_at_its_time_limit_is_resubmitted_and_resumes_from_its_l
     epoch, so at most the epoch in progress is lost."""
     config = tiny_config(epochs=EPOCHS, families=False)
     config["model_grid"] = config["model_grid"][:1]
+    config["bounds"]["methods"] = []  # `auto` needs a robust model to pair with; the test stops at training
     workdir = make_workdir(tmp_path, config)
     slow = {"PYTHONPATH": str(SLOW_FIRST_ATTEMPT), "INEQBENCH_TEST_EPOCH_DELAY_S": "3"}
     output = run_slurm_profile(
