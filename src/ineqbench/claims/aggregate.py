@@ -1,89 +1,28 @@
 """The claims table (docs/claims.md): per claim of the two papers and architecture, the difference Δ that
 the claim is about with its 95% interval, what the interval covers, and the verdict by the committed rules.
 
-Each claim is a registered function of the run's evidence (`Evidence`: the specs, the selected images,
-the per-image outputs of the stages by name), so a new claim is one more registration. Values are per
+Each claim is a registered function of the run's evidence (`claims.evidence.Evidence`: the specs, the
+selected images, the per-image outputs of the stages by name, who is compared with whom), so a new claim
+is one more registration. Values are per
 image, over the images every model classifies correctly; a flagged or non-finite value is left out and
 counted."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from itertools import groupby
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ineqbench.claims.verdicts import MARGINS, Interval, agreement, bootstrap_difference, upper_rate, verdict
+from ineqbench.claims.evidence import Evidence, by_arch
+from ineqbench.claims.verdicts import MARGINS, Interval, agreement, upper_rate, verdict
 from ineqbench.io import read_json, write_text
-from ineqbench.models.spec import ModelSpec, standard_and_strongest
+from ineqbench.models.spec import ModelSpec
 from ineqbench.registry import Registry
-from ineqbench.reporting.tables import column_label, to_markdown
+from ineqbench.reporting.tables import to_markdown
 
 COLOURS = {"B": "black", "G": "grey", "W": "white"}
-
-
-def _flagged(frame: pd.DataFrame, *columns: str) -> pd.Series:
-    """Rows a stage flagged in any of `columns` (a column it did not write flags nothing)."""
-    bad = pd.Series(False, index=frame.index)
-    for column in columns:
-        if column in frame:
-            bad |= frame[column].astype(bool)
-    return bad
-
-
-@dataclass
-class Evidence:
-    specs: dict[str, ModelSpec]
-    variant_settings: dict[str, dict]  # model -> its variant's settings ({} for a plain model)
-    chosen: np.ndarray  # selected pool indices, sorted
-    inputs: dict  # claims.workflow.claim_inputs: {kind: {method: {model: path}}}, transfer, bounds
-    method: str
-    transform: str
-    noise_budget: str
-    occlusion_budget: str | None
-    n_boot: int
-    seed: int
-    _cache: dict = field(default_factory=dict)
-
-    def _read(self, path: str) -> pd.DataFrame:
-        if path not in self._cache:
-            self._cache[path] = pd.read_parquet(path)
-        return self._cache[path]
-
-    def _aligned(self, frame: pd.DataFrame, column: str, bad: pd.Series) -> np.ndarray:
-        """`column` per selected image (NaN where flagged, non-finite or missing)."""
-        values = frame[column].astype(float).where(~bad)
-        return pd.Series(values.to_numpy(), index=frame["pool_index"]).reindex(self.chosen).to_numpy()
-
-    def gini(self, model: str, scope: str, method: str | None = None) -> np.ndarray:
-        frame = self._read(self.inputs["scores"][method or self.method][model])
-        frame = frame[frame["transform"] == self.transform]
-        return self._aligned(frame, f"gini_{scope}", _flagged(frame, "zero_mass", "nonfinite"))
-
-    def attack(self, family: str, model: str, method: str | None = None, **match: str) -> np.ndarray:
-        """Per image, 1 when the attack fooled the model (the rows matching `match`), else 0."""
-        frame = self._read(self.inputs[family][method or self.method][model])
-        for column, value in match.items():
-            frame = frame[frame[column] == value]
-        outcome = "fooled" if "fooled" in frame else "success"
-        return self._aligned(frame, outcome, ~frame["logits_finite"].astype(bool))
-
-    def noise(self, model: str, noise_type: str, method: str | None = None) -> np.ndarray:
-        return self.attack("noise", model, method, noise_type=noise_type, budget=self.noise_budget)
-
-    def occlusion(self, model: str, colour: str, method: str | None = None, family: str = "occlusion") -> np.ndarray:
-        return self.attack(family, model, method, colour=colour, budget=self.occlusion_budget)
-
-    def has(self, kind: str, model: str, method: str | None = None) -> bool:
-        return model in self.inputs.get(kind, {}).get(method or self.method, {})
-
-    def interval(self, groups: list[tuple[np.ndarray, np.ndarray]], paired: bool = True) -> Interval:
-        return bootstrap_difference(groups, paired=paired, n_boot=self.n_boot, seed=self.seed)
-
-    def label(self, model: str) -> str:
-        return column_label(self.specs[model])
 
 
 @dataclass(frozen=True)
@@ -113,18 +52,8 @@ def _row(claim, paper, statement, arch, comparison, unit, interval, *, direction
     )
 
 
-def _by_arch(pairs: list[tuple[ModelSpec, ModelSpec]]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Pairs grouped by architecture: [(arch, [(a id, b id) per seed])]."""
-    ordered = sorted(pairs, key=lambda p: p[0].arch_name)
-    return [(arch, [(a.id, b.id) for a, b in group]) for arch, group in groupby(ordered, key=lambda p: p[0].arch_name)]
-
-
 CLAIMS: Registry[Callable[[Evidence], list[ClaimRow]]] = Registry("claim")
 DUAN, WANG = "Duan et al.", "Wang & Kong"
-
-
-def ladder(ev: Evidence) -> list[tuple[str, list[tuple[str, str]]]]:
-    return _by_arch(standard_and_strongest(list(ev.specs.values())))
 
 
 def _difference(ev: Evidence, pair: tuple[str, str]) -> str:
@@ -135,7 +64,7 @@ def _difference(ev: Evidence, pair: tuple[str, str]) -> str:
 def _gini_claims(ev: Evidence, method: str | None = None) -> list[ClaimRow]:
     rows = []
     for scope, claim in (("global", "D1g"), ("regional", "D1r")):
-        for arch, pairs in ladder(ev):
+        for arch, pairs in ev.ladder():
             groups = [(ev.gini(s, scope, method), ev.gini(r, scope, method)) for s, r in pairs]
             rows.append(
                 _row(
@@ -168,7 +97,7 @@ def _fragility_claims(ev: Evidence, method: str | None = None) -> list[ClaimRow]
             for c, colour in COLOURS.items()
         ]
     for claim, name, values in settings:
-        for arch, pairs in ladder(ev):
+        for arch, pairs in ev.ladder():
             groups = [(values(s), values(r)) for s, r in pairs]
             rows.append(
                 _row(
@@ -194,7 +123,7 @@ CLAIMS.add("l_inf_fragile", _fragility_claims)
 @CLAIMS.register("guided_beats_random")
 def _guided_beats_random(ev: Evidence) -> list[ClaimRow]:
     rows = []
-    for arch, pairs in ladder(ev):
+    for arch, pairs in ev.ladder():
         robust = [r for _, r in pairs]
         if "noise" in ev.inputs:
             groups = [(ev.noise(r, "random"), ev.noise(r, "type1")) for r in robust]
@@ -242,7 +171,7 @@ def _transfer(ev: Evidence) -> list[ClaimRow]:
 
     rows = []
     transfer = ev.inputs.get("transfer", {})
-    for arch, pairs in ladder(ev):
+    for arch, pairs in ev.ladder():
         groups = [(rate(r, s), rate(s, r)) for s, r in pairs if r in transfer.get(s, {}) and s in transfer.get(r, {})]
         if groups:
             s, r = pairs[0]
@@ -262,27 +191,13 @@ def _transfer(ev: Evidence) -> list[ClaimRow]:
     return rows
 
 
-def _plain_partner(ev: Evidence, spec: ModelSpec, *, norm: str | None, epsilon: float | None) -> str | None:
-    """The plain model of `spec`'s architecture and seed with the given threat (None ε: the largest l∞)."""
-    found = [
-        m
-        for m in ev.specs.values()
-        if m.is_plain and m.arch_name == spec.arch_name and m.seed == spec.seed and (norm is None or m.norm == norm)
-    ]
-    if epsilon is not None:
-        found = [m for m in found if m.epsilon == epsilon]
-    else:
-        found = [m for m in found if m.norm == "linf" and not m.is_standard]
-    return max(found, key=lambda m: m.epsilon).id if found else None
-
-
 def _family_pairs(ev: Evidence, members, partner) -> list[tuple[str, list[tuple[str, str]]]]:
     pairs = []
     for spec in members:
         other = partner(spec)
         if other is not None:
             pairs.append((ev.specs[other], spec))
-    return _by_arch(pairs)
+    return by_arch(pairs)
 
 
 def _gini_or_black(ev: Evidence, model: str, what: str) -> np.ndarray:
@@ -318,7 +233,7 @@ def _family_claim(ev, claim, statement, members, partner, what, *, direction, ma
 @CLAIMS.register("l2")
 def _l2(ev: Evidence) -> list[ClaimRow]:
     l2 = [m for m in ev.specs.values() if m.is_plain and m.norm == "l2" and not m.is_standard]
-    standard = lambda m: _plain_partner(ev, m, norm=None, epsilon=0.0)  # noqa: E731
+    standard = lambda m: ev.plain_partner(m, norm=None, epsilon=0.0)  # noqa: E731
     return _family_claim(
         ev,
         "D6",
@@ -339,36 +254,17 @@ def _l2(ev: Evidence) -> list[ClaimRow]:
     )
 
 
-def _pruned(ev: Evidence) -> list[ModelSpec]:
-    return [m for m in ev.specs.values() if ev.variant_settings.get(m.id, {}).get("prune")]
-
-
-def _comparator(ev: Evidence, spec: ModelSpec) -> str | None:
-    """The same fine-tuning of the same parent without pruning (the `finetuned` variant's role)."""
-    found = [
-        m.id
-        for m in ev.specs.values()
-        if m.init_from == spec.init_from
-        and m.seed == spec.seed
-        and m.is_standard
-        and m.variant
-        and not ev.variant_settings.get(m.id, {}).get("prune")
-        and not ev.variant_settings.get(m.id, {}).get("cutout")
-    ]
-    return found[0] if found else None
-
-
 @CLAIMS.register("sparsity")
 def _sparsity(ev: Evidence) -> list[ClaimRow]:
     rows = []
-    for variant in sorted({m.variant for m in _pruned(ev)}):
-        members = [m for m in _pruned(ev) if m.variant == variant]
+    for variant in sorted({m.variant for m in ev.pruned()}):
+        members = [m for m in ev.pruned() if m.variant == variant]
         rows += _family_claim(
             ev,
             "D8",
             f"pruned models are not more unequal than their unpruned comparator ({variant})",
             members,
-            lambda m: _comparator(ev, m),
+            lambda m: ev.comparator(m),
             "gini",
             direction=-1,
             margin=MARGINS["gini"],
@@ -378,7 +274,7 @@ def _sparsity(ev: Evidence) -> list[ClaimRow]:
             "D9",
             f"pruned models are less fragile than l∞ models (occlusion, black; {variant})",
             members,
-            lambda m: _plain_partner(ev, m, norm="linf", epsilon=None),
+            lambda m: ev.plain_partner(m, norm="linf", epsilon=None),
             "rate",
             direction=-1,
         )
@@ -394,7 +290,7 @@ def _cutout(ev: Evidence) -> list[ClaimRow]:
         "D10",
         "Cutout lowers the Gini of l∞ AT",
         members,
-        lambda m: _plain_partner(ev, m, norm=m.norm, epsilon=m.epsilon),
+        lambda m: ev.plain_partner(m, norm=m.norm, epsilon=m.epsilon),
         "gini",
         direction=-1,
     )
