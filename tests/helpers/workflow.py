@@ -60,6 +60,27 @@ def tiny_config(epochs: int | None = None, n_train: int | None = None, *, famili
     return config
 
 
+# The ε ladder of config/tiny.yaml, longer trained, with IG as a custom method: the slow lane's one local
+# run (the `ladder_run` fixture) that the incremental-rerun tests change and the Slurm test repeats.
+LADDER_IG = "ig_steps"  # a custom id with the `ig` preset's settings (20 Riemann steps, N(0, 1) baseline)
+LADDER_OTHER = "ixg"
+LADDER_EPOCHS = 4
+
+
+def ladder_config() -> dict:
+    """config/tiny.yaml's standard and l∞ 4/255 models (MODELS), 4 epochs on 1000 training images (an epoch
+    takes about 1 s here, so a kill right after the first epoch's state lands with about 3 epochs left:
+    tests/workflow/test_incremental.py), methods ixg and the custom IG, which is also the table, transfer
+    and bounds method. Method ids are presets or `attribution.custom` entries, and a custom id may not
+    shadow a preset, so only a custom id's parameters can be changed (the incremental tests change them)."""
+    config = tiny_config(epochs=LADDER_EPOCHS, n_train=1000, families=False)
+    config["attribution"]["custom"] = {LADDER_IG: {"kind": "integrated_gradients", "baseline": "gaussian"}}
+    config["attribution"]["methods"] = [LADDER_OTHER, LADDER_IG]
+    config["report"]["table_method"] = LADDER_IG
+    config["bounds"]["methods"] = [LADDER_IG]
+    return config
+
+
 def make_workdir(tmp: Path, config: dict) -> Path:
     """A scratch copy of the workflow (Snakefile, rules, scripts, report captions, profiles and the
     root `slurm` profile link) with `config` as its config.yaml."""

@@ -1,5 +1,6 @@
-"""Incremental reruns of a complete tiny run: what a change to the config schedules, and what a killed run
-loses.
+"""Incremental reruns of the slow lane's complete ladder run (the `ladder_run` fixture, config
+`ladder_config()`: the ε ladder of config/tiny.yaml): what a change to the config schedules, and what a
+killed run loses.
 
 1. Adding one model to the config schedules only that model's jobs and the aggregates.
 2. Changing one attribution method's parameter (IG's `n_steps`) reruns its `attribute` jobs and everything
@@ -18,8 +19,7 @@ has none on disk and is scheduled for its missing outputs, with or without `--re
 the local profile sets anyway). The test runs the documented recovery, `--unlock` then
 `--rerun-incomplete`, and checks that the job was scheduled as missing, not as incomplete.
 
-Method ids are presets or `attribution.custom` entries, and a custom id may not shadow a preset, so a
-preset's parameters cannot be changed: the IG here is a custom id with the `ig` preset's settings.
+The IG here is a custom id with the `ig` preset's settings: only a custom id's parameters can change.
 """
 
 from __future__ import annotations
@@ -40,54 +40,36 @@ from safetensors.torch import load_file
 from ineqbench.io import read_json
 from tests.helpers.workflow import (
     DATASET,
+    LADDER_EPOCHS,
+    LADDER_IG,
+    LADDER_OTHER,
     MODELS,
     SNAKEMAKE,
     assert_same_tables,
     downstream,
     dry_run_with,
     job_counts,
+    ladder_config,
     local_env,
     make_workdir,
     reruns_after_config_change,
     run_snakemake,
     scheduled_jobs,
     tables,
-    tiny_config,
     whole_dag,
 )
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
-IG = "ig_steps"  # a custom id: the `ig` preset's settings (20 Riemann steps, N(0, 1) baseline)
-OTHER = "ixg"
-EPOCHS = 4
+IG, OTHER, EPOCHS = LADDER_IG, LADDER_OTHER, LADDER_EPOCHS
 RESULTS = Path("results") / "default" / DATASET
 
 
-def incremental_config() -> dict:
-    # 1000 training images: an epoch takes about 1 s (standard) to 1.5 s (l∞) here, so a kill right after
-    # the first epoch's state appears lands with about 3 epochs left (see test 3)
-    config = tiny_config(epochs=EPOCHS, n_train=1000, families=False)
-    config["attribution"]["custom"] = {IG: {"kind": "integrated_gradients", "baseline": "gaussian"}}
-    config["attribution"]["methods"] = [OTHER, IG]
-    config["report"]["table_method"] = IG  # also the transfer method
-    config["bounds"]["methods"] = [IG]
-    return config
-
-
-@pytest.fixture(scope="module")
-def complete_run(tmp_path_factory) -> Path:
-    """One uninterrupted run of the whole DAG: the base of tests 1 and 2, the reference of test 3."""
-    workdir = make_workdir(tmp_path_factory.mktemp("complete"), incremental_config())
-    run_snakemake(workdir, "--cores", "2")
-    return workdir
-
-
-def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
-    config = incremental_config()
+def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(ladder_run):
+    config = ladder_config()
     new = "test_resnet-std-s1"
     config["models"] = [{"id": new, "dataset": DATASET, "arch": "test_resnet", "recipe": "resnet_std", "seed": 1}]
-    out = dry_run_with(complete_run, config)
+    out = dry_run_with(ladder_run, config)
     # per method: attribute, score_inequality, attack_noise, attack_occlusion of the new model, and the
     # aggregates gini, attribution maps, noise, occlusion, occlusion examples; its random-region
     # occlusion (one job, whatever the method). A standard model of seed 1 has no l∞ partner of that
@@ -95,9 +77,7 @@ def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
     # bounds' `auto` choice (the standard and strongest l∞ model per architecture and seed) leaves it out.
     # The expected reruns derive from the two whole DAGs (new outputs, changed input sets, and what reads
     # them), not from a list of rules, so a new stage or attack family needs no edit here.
-    expected = reruns_after_config_change(
-        whole_dag(complete_run, incremental_config()), whole_dag(complete_run, config)
-    )
+    expected = reruns_after_config_change(whole_dag(ladder_run, ladder_config()), whole_dag(ladder_run, config))
     assert job_counts(out) == {**expected, "total": sum(expected.values())}
     assert expected["train_model"] == expected["evaluate_model"] == expected["predict"] == 1
     assert expected["attack_random_occlusion"] == 1
@@ -109,17 +89,17 @@ def test_adding_a_model_runs_only_its_jobs_and_the_aggregates(complete_run):
     assert len(per_model) == 12 and all(w["model"] == new for w in per_model), per_model
 
 
-def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(complete_run):
-    config = incremental_config()
+def test_changing_an_attribution_parameter_reruns_exactly_what_depends_on_it(ladder_run):
+    config = ladder_config()
     config["attribution"]["custom"][IG]["n_steps"] = 10
-    out = dry_run_with(complete_run, config)
+    out = dry_run_with(ladder_run, config)
     # attribute of IG for both models and everything that reads those maps: scores and both attacks
     # per model, the two transfer directions (standard <-> l∞ 4/255, IG only), the aggregates of IG, the
     # ablation (it reads every attacked method), the transfer table, the per-class table of IG (the table
     # method) and the claims table, and the paper comparison (it reads the ablation); the bounds of IG
     # (they compute the same IG themselves) and their tables.
     # Nothing of ixg, no training, prediction or image selection.
-    dag = whole_dag(complete_run, incremental_config())
+    dag = whole_dag(ladder_run, ladder_config())
     seeds = [job for job in dag if job.rule in ("attribute", "bound_attribution") and ("method", IG) in job.wildcards]
     expected = downstream(dag, seeds)  # the jobs that carry IG's parameters and everything that reads them
     assert expected["attribute"] == expected["transfer_attacks"] == expected["bound_attribution"] == 2
@@ -174,8 +154,8 @@ def _kill_during_training(workdir: Path, targets: list[str]) -> Path:
     return states[0]
 
 
-def test_killed_training_resumes_with_rerun_incomplete_and_loses_nothing(tmp_path, complete_run):
-    workdir = make_workdir(tmp_path, incremental_config())
+def test_killed_training_resumes_with_rerun_incomplete_and_loses_nothing(tmp_path, ladder_run):
+    workdir = make_workdir(tmp_path, ladder_config())
     # prepare_dataset, train_model x 2, evaluate_model x 2, aggregate_models
     targets = [str(RESULTS / "tables" / "models.md")]
     state = _kill_during_training(workdir, targets)
@@ -222,10 +202,10 @@ def test_killed_training_resumes_with_rerun_incomplete_and_loses_nothing(tmp_pat
 
     # the resumed training made the uninterrupted run's model: the same weights and the same models table
     ours = load_file(workdir / RESULTS / "models" / f"{model}.safetensors")
-    reference = load_file(complete_run / RESULTS / "models" / f"{model}.safetensors")
+    reference = load_file(ladder_run / RESULTS / "models" / f"{model}.safetensors")
     assert ours.keys() == reference.keys()
     for name, tensor in reference.items():
         torch.testing.assert_close(ours[name], tensor, rtol=1e-6, atol=1e-7, msg=lambda m, n=name: f"{n}: {m}")
-    history = [read_json(w / RESULTS / "models" / f"{model}.json")["history"] for w in (workdir, complete_run)]
+    history = [read_json(w / RESULTS / "models" / f"{model}.json")["history"] for w in (workdir, ladder_run)]
     assert [h["loss"] for h in history[0]] == pytest.approx([h["loss"] for h in history[1]], rel=1e-6)
-    assert_same_tables(tables(workdir), {"models.csv": tables(complete_run)["models.csv"]})
+    assert_same_tables(tables(workdir), {"models.csv": tables(ladder_run)["models.csv"]})

@@ -8,9 +8,9 @@
 
 What the test changes, and why: image size 64 instead of 224 and a few images (a 2-core CPU), only IG
 (each method is its own job; every method runs in the embedded default), AutoAttack's APGD-CE alone
-on 4 images instead of the standard version, and the ResNet-18 family only
-(the 5 ResNet-18 checkpoints: ResNet-50 and WRN-50-2 files are 0.2 and 0.55 GB each in this format;
-tests/unit/fetch/test_real_architectures.py loads one of each). Everything else is the shipped config.
+on 4 images instead of the standard version, and the ResNet-18 family only, its standard and 8/255
+checkpoints (1, 2, 4 /255 are the same code path; ResNet-50 and WRN-50-2 files are 0.2 and 0.55 GB each in
+this format, and tests/unit/fetch/test_real_architectures.py loads one of each). Everything else is the shipped config.
 The classifier heads are biased towards the first folder's class, so random-weight models agree on
 those images and the "correct for all models" selection is not empty.
 """
@@ -61,7 +61,8 @@ def paper_run(tmp_path_factory):
     data = run_config["datasets"][DATASET]
     data["options"].update(image_size=64, resize=73, subset=None)
     data.update(pool_size=8, n_images=3, eval_images=4, eval_pgd_steps=2)
-    run_config["model_grid"] = [config["model_grid"][0]]  # the ResNet-18 family
+    # the ResNet-18 family's standard and 8/255 checkpoints (1, 2, 4 /255 are the same code path)
+    run_config["model_grid"] = [{**config["model_grid"][0], "epsilons": [0, "8/255"]}]
     run_config["models"] = []
     run_config["attribution"].update(methods=["ig"], batch_size=4)
     run_config["bounds"]["methods"] = []  # second-order IG at 224 px costs minutes per image on a CPU

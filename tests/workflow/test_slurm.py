@@ -2,7 +2,8 @@
 --profile slurm` from the workflow's root, as users type it, plus only what a test needs (the first
 status check after 2 s instead of 40 s, squeue for job state because the test cluster keeps no
 accounting, successful jobs' Slurm logs kept). GPU rules request a GPU from the cluster's stand-in GPUs
-and run on the CPU. The tables must equal those of the fast lane's local run of config/tiny.yaml."""
+and run on the CPU. The tables must equal those of the slow lane's local run of the same config
+(`ladder_run`: config/tiny.yaml's ε ladder, tests/helpers/workflow.py)."""
 
 from __future__ import annotations
 
@@ -21,19 +22,18 @@ from tests.helpers.workflow import (
     MODELS,
     ROOT,
     assert_same_tables,
+    ladder_config,
     make_workdir,
     scheduled_jobs,
     table_files,
     tables,
     tiny_config,
-    tiny_config_models,
 )
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
-ALL_MODELS = tiny_config_models()  # the ε ladder (MODELS) and the families' models: the whole tiny run
-GROUP_SUBMISSIONS = {*(f"group_model-{m}" for m in ALL_MODELS), f"group_tables-{DATASET}"}
-GPU_SUBMISSIONS = {"rule_train_model", "rule_transfer_attacks", *(f"group_model-{m}" for m in ALL_MODELS)}
+GROUP_SUBMISSIONS = {*(f"group_model-{m}" for m in MODELS), f"group_tables-{DATASET}"}
+GPU_SUBMISSIONS = {"rule_train_model", "rule_transfer_attacks", *(f"group_model-{m}" for m in MODELS)}
 SLOW_FIRST_ATTEMPT = ROOT / "tests" / "helpers" / "slow_first_attempt"
 
 
@@ -80,8 +80,8 @@ def run_slurm_profile(workdir, cluster: dict, *extra: str, env: dict | None = No
 
 @pytest.fixture(scope="module")
 def slurm_run(tmp_path_factory, cluster):
-    # the whole of config/tiny.yaml: its tables are compared with the fast lane's local run of it
-    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), tiny_config())
+    # the slow lane's ladder config: its tables are compared with the local run of it (`ladder_run`)
+    workdir = make_workdir(tmp_path_factory.mktemp("slurm"), ladder_config())
     return workdir, submissions_of(run_slurm_profile(workdir, cluster)), cluster
 
 
@@ -100,22 +100,17 @@ def _job_record(job_id: str, env: dict) -> str:
     return subprocess.run(["scontrol", "-d", "show", "job", job_id], capture_output=True, text=True, env=env).stdout
 
 
-def test_one_submission_per_model_group_per_gpu_job_and_one_for_the_tables(slurm_run, tiny_run):
+def test_one_submission_per_model_group_per_gpu_job_and_one_for_the_tables(slurm_run):
     _, submissions, _ = slurm_run
     kinds = Counter(kind for kind, _ in submissions.values())
-    transfers = sum(rule == "transfer_attacks" for rule, _, _ in scheduled_jobs(_local_log(tiny_run)))
-    assert transfers == 2  # standard <-> l∞ 4/255, both ways
     assert kinds == {
         "rule_prepare_dataset": 1,
-        "rule_train_model": len(ALL_MODELS),
-        "rule_transfer_attacks": transfers,
-        **{f"group_model-{m}": 1 for m in ALL_MODELS},
+        "rule_train_model": 2,
+        "rule_transfer_attacks": 2,  # standard <-> l∞ 4/255, both ways
+        f"group_model-{MODELS[0]}": 1,
+        f"group_model-{MODELS[1]}": 1,
         "group_tables-synthetic_shapes": 1,
     }, kinds
-
-
-def _local_log(tiny_run: Path) -> str:
-    return (tiny_run / "snakemake-local.log").read_text()
 
 
 def test_every_job_ran_in_slurm_with_the_resources_of_its_rule(slurm_run):
@@ -129,7 +124,7 @@ def test_every_job_ran_in_slurm_with_the_resources_of_its_rule(slurm_run):
         assert "steps (100%) done" in open(log_path).read(), (kind, log_path)
 
 
-def test_a_model_group_ran_that_models_whole_analysis(slurm_run, tiny_run):
+def test_a_model_group_ran_that_models_whole_analysis(slurm_run, ladder_run):
     _, submissions, _ = slurm_run
     (log_path,) = [path for kind, path in submissions.values() if kind == f"group_model-{MODELS[1]}"]
     log = open(log_path).read()
@@ -137,19 +132,19 @@ def test_a_model_group_ran_that_models_whole_analysis(slurm_run, tiny_run):
     # every job of that model that the local run ran, but its training (a submission of its own)
     local = Counter(
         rule
-        for rule, wildcards, _ in scheduled_jobs(_local_log(tiny_run))
+        for rule, wildcards, _ in scheduled_jobs((ladder_run / "snakemake-local.log").read_text())
         if wildcards.get("model") == MODELS[1] and rule != "train_model"
     )
     assert local["predict"] == 1 and local["attribute"] == 2, local
     assert ran == local, ran
 
 
-def test_tables_equal_the_local_runs_byte_for_byte(slurm_run, tiny_run):
+def test_tables_equal_the_local_runs_byte_for_byte(slurm_run, ladder_run):
     """Two runs of the tiny configuration from one lock, in two fresh copies of the workflow (here under
     two executors): every CSV, Markdown and LaTeX table has the same bytes."""
     workdir, _, _ = slurm_run
-    assert_same_tables(tables(workdir), tables(tiny_run))  # a readable difference first
-    ours, local = table_files(workdir), table_files(tiny_run)
+    assert_same_tables(tables(workdir), tables(ladder_run))  # a readable difference first
+    ours, local = table_files(workdir), table_files(ladder_run)
     assert sorted(ours) == sorted(local) and len(local) > 20
     assert [name for name in local if ours[name] != local[name]] == []
 
@@ -161,7 +156,7 @@ def test_each_training_log_names_its_slurm_job_and_the_gpu_slurm_gave_it(slurm_r
         for job_id, (kind, log_path) in submissions.items()
         if kind == "rule_train_model"
     }
-    assert sorted(trained) == sorted(ALL_MODELS)
+    assert sorted(trained) == sorted(MODELS)
     for model, job_id in trained.items():
         log = (workdir / f"results/default/{DATASET}/logs/train_model/{model}.log").read_text()
         assert re.search(rf"device cpu; host \S+, Slurm job {job_id}, CUDA_VISIBLE_DEVICES=[01],", log), log[:2000]
