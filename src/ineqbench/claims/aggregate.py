@@ -3,9 +3,8 @@ the claim is about with its 95% interval, what the interval covers, and the verd
 
 Each claim is a registered function of the run's evidence (`claims.evidence.Evidence`: the specs, the
 selected images, the per-image outputs of the stages by name, who is compared with whom), so a new claim
-is one more registration. Values are per
-image, over the images every model classifies correctly; a flagged or non-finite value is left out and
-counted."""
+is one more registration. Values are per image, over the images every model classifies correctly; a
+flagged or non-finite value is left out and counted."""
 
 from __future__ import annotations
 
