@@ -13,8 +13,6 @@ torch: the names are declared without it, and the timm names come from a cached 
 from __future__ import annotations
 
 import copy
-import difflib
-import itertools
 import os
 import re
 from dataclasses import MISSING, dataclass, fields
@@ -33,9 +31,9 @@ from ineqbench.data import settings as _data  # noqa: F401
 from ineqbench.fetch import settings as _fetch  # noqa: F401
 from ineqbench.fetch.model_sources import SOURCES
 from ineqbench.inequality.settings import TRANSFORMS
-from ineqbench.models.settings import BUILT_IN_VARIANTS, OPTIMIZERS, PRUNING, TrainingRecipe, Variant
-from ineqbench.models.spec import ModelSpec, default_model_id, parse_epsilon
-from ineqbench.models.timm_names import timm_names
+from ineqbench.models.grid import check_arch, check_lineage, expand_grid, resolve_variants
+from ineqbench.models.settings import OPTIMIZERS, TrainingRecipe, Variant
+from ineqbench.models.spec import ModelSpec, parse_epsilon
 from ineqbench.registry import UnknownNameError
 from ineqbench.reporting import settings as _report  # noqa: F401
 from ineqbench.settings import CONFIG_SECTIONS, ConfigError, ConfigSection, check_name, schema_of
@@ -174,14 +172,6 @@ def default_occlusion_budgets(image_size: int) -> list[dict]:
     return [{"regions": 10, "radius": 4}]
 
 
-def _check_arch(arch: str, where: str) -> None:
-    names = timm_names()
-    if not names.is_model(arch):
-        close = difflib.get_close_matches(arch, sorted(names.architectures), n=3)
-        hint = f" Close timm names: {', '.join(close)}." if close else ""
-        raise ConfigError(f"{where}: unknown timm architecture {arch!r}.{hint} See timm.list_models().")
-
-
 def _expand_env(value: Any, where: str) -> Any:
     """`${IMAGENET_VAL}` in a string option becomes the variable's value, so one config serves every
     cluster; an unset variable is an error here, before any job runs."""
@@ -195,61 +185,6 @@ def _expand_env(value: Any, where: str) -> Any:
             f"export it, e.g. `export {unset[0]}=/path/to/data`, or write the path in the config"
         )
     return expanded
-
-
-def _grid_archs(row: dict) -> list[str]:
-    """The row's architecture, or every timm name its fnmatch pattern matches (`convnext_*.fb_in1k`):
-    pretrained `arch.tag` names for the timm hub, architecture names otherwise."""
-    arch = row["arch"]
-    if not any(c in arch for c in "*?["):
-        return [arch]
-    matches = timm_names().matching(arch, pretrained=row["source"] == "timm_hub")
-    if not matches:
-        raise ValueError(
-            f"arch pattern {arch!r} matches no timm {'pretrained weights' if row['source'] == 'timm_hub' else 'model'}"
-            " (see timm.list_models(pattern, pretrained=True))"
-        )
-    if row["name"]:
-        raise ValueError(
-            f"arch pattern {arch!r} expands to {len(matches)} architectures: leave `name` empty, the "
-            "ids start with each architecture's name"
-        )
-    return matches
-
-
-def _expand_grid(rows: list[dict]) -> list[dict]:
-    entries = []
-    for index, row in enumerate(rows):
-        try:
-            entries += _expand_row(row)
-        except ValueError as err:
-            raise ValueError(f"row {index} ({row['dataset']}, {row['arch']}): {err}") from None
-    return entries
-
-
-def _expand_row(row: dict) -> list[dict]:
-    entries = []
-    for arch in _grid_archs(row):
-        for eps, seed, variant in itertools.product(row["epsilons"], row["seeds"], row["variants"]):
-            value = parse_epsilon(eps, row["norm"])
-            init_from = row["init_from"].replace("{seed}", str(seed)) if row["init_from"] else None
-            entries.append(
-                {
-                    "id": default_model_id(row["name"] or arch, row["norm"], value, seed, variant),
-                    "dataset": row["dataset"],
-                    "arch": arch,
-                    "source": row["source"],
-                    "norm": row["norm"],
-                    "epsilon": value,
-                    "seed": seed,
-                    "recipe": row["recipe"],
-                    "arch_kwargs": row["arch_kwargs"],
-                    "source_options": row["source_options"],
-                    "variant": variant,
-                    "init_from": init_from,
-                }
-            )
-    return entries
 
 
 def _builder_options(builder, options: dict, where: str):
@@ -267,60 +202,6 @@ def _recipe(name: str, raw: dict) -> TrainingRecipe:
     if recipe.optimizer not in OPTIMIZERS:
         raise ConfigError(f"recipe {name!r}: {OPTIMIZERS.unknown_message(recipe.optimizer)}")
     return recipe
-
-
-def _variants(raw: dict) -> dict[str, Variant]:
-    """The built-in variants with the config's added (or redefined), each checked."""
-    variants = {}
-    for name, fields_ in {**BUILT_IN_VARIANTS, **raw}.items():
-        variant = Variant(**fields_)
-        if variant.prune is not None:
-            check_name(variant.prune, PRUNING, f"variants/{name}/prune")
-        if (variant.prune is None) != (variant.amount == 0):
-            raise ConfigError(
-                f"variants/{name}: prune {variant.prune!r} with amount {variant.amount}; a pruning method "
-                f"needs an amount in (0, 0.99], and an amount needs a method ({', '.join(PRUNING)})"
-            )
-        variants[name] = variant
-    return variants
-
-
-def _check_lineage(models: dict[str, ModelSpec], variants: dict[str, Variant]) -> None:
-    """Each model's variant exists; a model that starts from another (init_from) starts from a model of
-    the same data set and architecture, is trained here and has a variant of its own, so it never
-    shares a table column with one trained from scratch; pruning needs weights to prune; no cycles."""
-    for spec in models.values():
-        where = f"model {spec.id!r}"
-        if spec.variant and spec.variant not in variants:
-            raise ConfigError(f"{where}: unknown variant {spec.variant!r}; valid: {', '.join(sorted(variants))}")
-        variant = variants.get(spec.variant, Variant())
-        if variant.prune and spec.init_from is None:
-            raise ConfigError(
-                f"{where}: variant {spec.variant!r} prunes a trained model; give the model `init_from: <model id>`"
-            )
-        if spec.init_from is None:
-            continue
-        parent = models.get(spec.init_from)
-        if parent is None:
-            close = difflib.get_close_matches(spec.init_from, list(models), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}: init_from {spec.init_from!r} is not a model of this config.{hint}")
-        if (parent.dataset, parent.arch, parent.arch_kwargs) != (spec.dataset, spec.arch, spec.arch_kwargs):
-            raise ConfigError(
-                f"{where}: init_from {parent.id!r} is {parent.arch} on {parent.dataset}; a model starts only "
-                f"from one of its own architecture ({spec.arch}) and data set ({spec.dataset})"
-            )
-        if spec.source != "train" or not spec.variant:
-            raise ConfigError(
-                f"{where}: a model with init_from is trained here (source: train) and names a variant "
-                "(e.g. finetuned), so that it does not share a column with a model trained from scratch"
-            )
-    for spec in models.values():
-        seen = [spec.id]
-        while models[seen[-1]].init_from is not None:
-            seen.append(models[seen[-1]].init_from)
-            if seen[-1] in seen[:-1]:
-                raise ConfigError(f"model {spec.id!r}: init_from forms a cycle: {' -> '.join(seen)}")
 
 
 def _schema_message(error: jsonschema.ValidationError) -> str:
@@ -395,7 +276,7 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
 
     models: dict[str, ModelSpec] = {}
     try:
-        entries = _expand_grid(raw["model_grid"]) + raw["models"]
+        entries = expand_grid(raw["model_grid"]) + raw["models"]
     except ValueError as err:
         raise ConfigError(f"model_grid: {err}") from None
     for entry in entries:
@@ -404,7 +285,7 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
             raise ConfigError(f"{where}: unknown dataset {entry['dataset']!r}; valid: {sorted(datasets)}")
         check_name(entry["source"], SOURCES, f"{where} source")
         if check_archs:
-            _check_arch(entry["arch"], where)
+            check_arch(entry["arch"], where)
         if SOURCES.get(entry["source"]).obtain is None and entry["recipe"] not in recipes:  # trained here
             raise ConfigError(f"{where}: unknown recipe {entry['recipe']!r}; valid: {sorted(recipes)}")
         check_name(entry["norm"], THREAT_NORMS, f"{where} norm")
@@ -419,8 +300,8 @@ def load_experiment(config: dict, *, name: str = DEFAULT_EXPERIMENT, check_archs
                 "(give a model_grid row a `name`, the first part of its ids)"
             )
         models[spec.id] = spec
-    variants = _variants(raw["variants"])
-    _check_lineage(models, variants)
+    variants = resolve_variants(raw["variants"])
+    check_lineage(models, variants)
     for dataset in datasets:
         if not any(m.dataset == dataset for m in models.values()):
             raise ConfigError(

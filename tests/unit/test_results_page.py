@@ -56,5 +56,12 @@ def test_the_claims_of_the_three_seed_run_open_the_page(tmp_path, dataset_folder
     page = results_page("mine.yaml", Path(tmp_path), claims_config="three.yaml")
     assert page.index("## Claims with `three.yaml` (shapes)") < page.index("| D1g | holds |")
     assert page.index("| D1g | holds |") < page.index("| D1g | inconclusive (1 seed) |")
+    # the page names the claims run and says which code made it, as it does for the main run
+    assert (
+        "--claims three.yaml > docs/results.md` from the run in `results/mine/` and the claims of `results/three/`"
+        in page
+    )
+    claims = page[page.index("## Claims with") : page.index("| D1g | holds |")]
+    assert "- code: " in claims and "made before code tracking" in claims
     (tmp_path / "not_run.yaml").write_text("datasets: {shapes: {}}\n")
     assert "Claims with" not in results_page("mine.yaml", Path(tmp_path), claims_config="not_run.yaml")

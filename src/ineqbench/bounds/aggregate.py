@@ -13,15 +13,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ineqbench.bounds.figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
-from ineqbench.bounds.tables import (
-    RELATIONS,
-    best_per_image,
-    bound_summary,
-    bounds_wide,
-    gini_deviation_relation,
-    gini_relation_wide,
-    violation_notes,
-)
+from ineqbench.bounds.relation import RELATIONS, gini_deviation_relation, gini_relation_wide
+from ineqbench.bounds.tables import best_per_image, bound_summary, bounds_wide, violation_notes
 from ineqbench.io import write_text
 from ineqbench.reporting.models import specs_from_cards
 from ineqbench.reporting.nonfinite import FLAG, caption_note, count_last, counts_by, flagged

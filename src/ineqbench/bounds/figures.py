@@ -13,7 +13,8 @@ import pandas as pd
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
-from ineqbench.bounds.tables import NORM_SYMBOLS, RELATIONS
+from ineqbench.bounds.relation import RELATIONS
+from ineqbench.bounds.tables import NORM_SYMBOLS
 from ineqbench.models.spec import ModelSpec
 from ineqbench.reporting.figures import save_figure  # imported before pyplot: it selects the Agg backend
 from ineqbench.reporting.tables import column_label, training_key

@@ -14,15 +14,8 @@ from scipy import stats
 
 from ineqbench.bounds.aggregate import aggregate_bounds, nonfinite_note
 from ineqbench.bounds.figures import plot_bound_scatter, plot_bounds_vs_epsilon, plot_gini_vs_sensitivity
-from ineqbench.bounds.tables import (
-    best_per_image,
-    bound_summary,
-    bounds_wide,
-    gini_deviation_relation,
-    gini_relation_wide,
-    spearman_interval,
-    violation_notes,
-)
+from ineqbench.bounds.relation import gini_deviation_relation, gini_relation_wide, spearman_interval
+from ineqbench.bounds.tables import best_per_image, bound_summary, bounds_wide, violation_notes
 from ineqbench.models.spec import ModelSpec
 
 ATTACKS = ["pgd_cross_entropy", "pgd_attribution_l2distance", "sensitivity_max"]
@@ -191,8 +184,9 @@ def test_violations_are_counted_exactly_where_the_attack_beats_the_bound():
     assert row["tightness_first_order_median"] == pytest.approx(np.median(tightness))
     assert row["tightness_first_order_max"] == pytest.approx(1.6)
     assert row["tightness_practical_max"] == pytest.approx(0.8)
-    assert row["sigma_converged_fraction"] == 0.5
+    assert row["sigma_converged_fraction"] == 0.5 and row["sigma_converged_n"] == 4
     wide = bounds_wide(summary)
+    assert wide.iloc[0]["σ converged"] == "50% of 4"
     assert wide.iloc[0]["D* > B₁"] == "50.0% (2/4)" and wide.iloc[0]["D* > B_p"] == "0.0% (0/4)"
     notes = violation_notes(summary)
     assert "Violation rates" in notes and "D* > B₁: 8/16 (50.0%)" in notes
