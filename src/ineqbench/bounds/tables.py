@@ -266,8 +266,8 @@ def _triple(row: pd.Series, name: str) -> str:
 
 
 def bounds_wide(summary: pd.DataFrame) -> pd.DataFrame:
-    """The markdown/LaTeX layout: one row per (method, threat, model), cells formatted; with no rows,
-    a one-cell table that says there is nothing to show."""
+    """The markdown/LaTeX layout: one row per (method, threat, model), cells formatted, with a Seed column
+    when the models have several seeds; with no rows, a one-cell table that says there is nothing to show."""
     if summary.empty:
         return pd.DataFrame({"Attribution bounds": ["(no data: no image was bounded for any model and method)"]})
     cells = {
@@ -275,6 +275,8 @@ def bounds_wide(summary: pd.DataFrame) -> pd.DataFrame:
         "Threat": summary["threat"],
         "Model": summary["arch"],
         "Training": summary["training"],
+        # a run of several training seeds has one row per seed of each model: say which
+        **({"Seed": summary["seed"]} if summary["seed"].nunique() > 1 else {}),
         "N": summary.apply(_n_cell, axis=1),
         "B₁ / B_p (mean)": [
             f"{a:.3g} / {b:.3g}" for a, b in zip(summary["mean_bound_first_order"], summary["mean_bound_practical"])

@@ -347,3 +347,14 @@ def test_a_nan_bound_and_an_inf_deviation_are_flagged_counted_and_left_out():
     assert (one["n"] == 2).all() and (one["n_nonfinite"] == 2).all()
     note = nonfinite_note(best)
     assert "in (image, ε) pairs: 2 of net-std-s0;" in note and nonfinite_note(best_per_image(grid())) == ""
+
+
+def test_the_bounds_table_names_the_seed_of_each_row_when_a_model_has_several():
+    rows = grid()
+    assert "Seed" not in bounds_wide(bound_summary(best_per_image(rows), SPECS)).columns
+    second = "net-std-s1"
+    rows = pd.concat([rows, rows[rows["model"] == STD].assign(model=second)], ignore_index=True)
+    specs = {**SPECS, second: ModelSpec(id=second, dataset="d", arch="net", seed=1)}
+    wide = bounds_wide(bound_summary(best_per_image(rows), specs))
+    standard = wide[(wide["Method"] == "integrated_gradients") & (wide["Training"] == "Std. trained")]
+    assert standard["Seed"].tolist() == [0, 1] * 4  # per threat (2 norms x 2 ε), seed 0 then seed 1
