@@ -14,6 +14,7 @@ from ineqbench.settings import ConfigError, check_name
 
 
 def check_arch(arch: str, where: str) -> None:
+    """ConfigError naming `where` and the closest timm names when `arch` is not a timm architecture."""
     names = timm_names()
     if not names.is_model(arch):
         close = difflib.get_close_matches(arch, sorted(names.architectures), n=3)
@@ -42,6 +43,8 @@ def _grid_archs(row: dict) -> list[str]:
 
 
 def expand_grid(rows: list[dict]) -> list[dict]:
+    """One model entry (the fields of a ModelSpec) per architecture, ε, seed and variant of each
+    `model_grid` row; ValueError naming the row when a row cannot be expanded."""
     entries = []
     for index, row in enumerate(rows):
         try:
