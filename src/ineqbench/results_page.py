@@ -75,13 +75,18 @@ def _copy_figures(folder: Path, figures_dir: Path) -> list[str]:
     return lines
 
 
+def _code_status(results: Path, root: Path) -> str:
+    """Which code made a run's outputs, as the page's `- code:` line says it."""
+    flags = flagged_lines(results, root)
+    return "; ".join(flags) if flags else "every output was made by the current code"
+
+
 def claims_section(config_path: str, root: Path = Path(".")) -> list[str]:
     """The claims tables of another run (config/claims.yaml: three seeds), for the top of the page; none
     when that run has not been made."""
     config = read_config_file(root / config_path)
     results = root / "results" / experiment_name([config_path], root)
-    flags = flagged_lines(results, root)
-    code = "; ".join(flags) if flags else "every output was made by the current code"
+    code = _code_status(results, root)
     lines = []
     for dataset in config["datasets"]:
         path = results / dataset / "tables" / "claims.md"
@@ -102,7 +107,6 @@ def results_page(
     results = root / "results" / experiment
     git = _checkout()
     commit = f"{git['commit'][:12]}{' (with uncommitted changes)' if git['dirty'] else ''}" if git else "no checkout"
-    flags = flagged_lines(results, root)
     claims_option = f" --claims {claims_config}" if claims_config else ""
     claims_run = f" and the claims of `results/{experiment_name([claims_config], root)}/`" if claims_config else ""
     lines = [
@@ -117,7 +121,7 @@ def results_page(
         f"- lock: `requirements.lock`, sha256 {lock_hash() or 'absent'}",
         f"- machine: {machine()}",
         f"- libraries: {', '.join(f'{name} {_version(name)}' for name in LIBRARIES)}",
-        f"- code: {'; '.join(flags) if flags else 'every output was made by the current code'}",
+        f"- code: {_code_status(results, root)}",
     ]
     if claims_config is not None:
         lines += claims_section(claims_config, root)
